@@ -1,0 +1,109 @@
+"""The application factory: production and tests build the very same Application.
+
+Tests only swap where it talks to (`base_url`) and the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.flows.catalogue import load_catalogue
+from bot.handlers.errors import on_error
+from bot.handlers.participant import on_participant_update
+from bot.rendering import Renderer
+from bot.services import SERVICES_KEY, Clock, Services, services_from, utc_now
+from bot.update_processor import PerUserUpdateProcessor
+from locales import Translator
+from storage.engine import create_engine, create_session_factory
+from storage.migrate import upgrade_to_head
+from storage.repositories import updates, workshops
+
+log = logging.getLogger(__name__)
+DEFAULT_SCOPE = "headline"
+# Telegram keeps an undelivered update for 24 hours; twice that is a safe memory of ids.
+PROCESSED_UPDATE_RETENTION = timedelta(hours=48)
+
+
+def file_url_for(base_url: str) -> str:
+    """`https://api.telegram.org/bot` → `https://api.telegram.org/file/bot`."""
+    root = base_url.rstrip("/").removesuffix("/bot")
+    return f"{root}/file/bot"
+
+
+async def open_database(services: Services, *, migrate: bool = True) -> None:
+    engine = create_engine(services.settings.database_url)
+    if migrate:
+        await upgrade_to_head(engine)
+    services.engine = engine
+    services.sessions = create_session_factory(engine)
+    catalogue = services.catalogue
+    languages = tuple(
+        lang for lang in catalogue.languages if lang in services.renderer.translator.languages
+    )
+    async with services.sessions() as session, session.begin():
+        await workshops.ensure_default(
+            session,
+            title=services.settings.default_workshop_title,
+            scope=catalogue.scope(DEFAULT_SCOPE),
+            languages=languages,
+        )
+        await updates.prune(session, services.clock() - PROCESSED_UPDATE_RETENTION)
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    await open_database(services_from(application.bot_data))
+
+
+async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    services = services_from(application.bot_data)
+    if services.engine is not None:
+        await services.engine.dispose()
+
+
+def build_application(
+    settings: Settings,
+    *,
+    base_url: str | None = None,
+    clock: Clock = utc_now,
+    rate_limiter: bool = True,
+) -> Application:  # type: ignore[type-arg]
+    base = base_url or settings.telegram_api_base_url
+    translator = Translator()
+    catalogue = load_catalogue()
+    services = Services(
+        settings=settings,
+        catalogue=catalogue,
+        renderer=Renderer(translator, catalogue),
+        clock=clock,
+    )
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(base)
+        .base_file_url(file_url_for(base))
+        .concurrent_updates(PerUserUpdateProcessor(64))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    application = builder.build()
+    application.bot_data[SERVICES_KEY] = services
+    private = filters.ChatType.PRIVATE
+    application.add_handler(
+        MessageHandler(private & filters.UpdateType.MESSAGE, on_participant_update)
+    )
+    application.add_handler(CallbackQueryHandler(on_participant_update))
+    application.add_error_handler(on_error)
+    return application

@@ -1,0 +1,101 @@
+"""Settings read once from the environment (and a `.env` file).
+
+The bot must refuse to start on a bad setting with one line that names the variable, so a
+facilitator setting it up is not left reading a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+_TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{10,}$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    telegram_bot_token: str = Field(min_length=1)
+    telegram_api_base_url: str = DEFAULT_API_BASE_URL
+    database_url: str = "sqlite+aiosqlite:///data/codesign.db"
+    facilitator_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    data_dir: Path = Path("data")
+    default_workshop_title: str = "AI in Social Services"
+    log_level: str = "INFO"
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: str) -> str:
+        if not _TOKEN_PATTERN.match(value.strip()):
+            raise ValueError("must look like 123456:ABC-DEF... (the token @BotFather gave you)")
+        return value.strip()
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _url_shape(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_shape(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// "
+                "(the bot talks to its database asynchronously)"
+            )
+        return value
+
+    @field_validator("facilitator_ids", mode="before")
+    @classmethod
+    def _parse_ids(cls, value: object) -> frozenset[int]:
+        if isinstance(value, frozenset | set | list | tuple):
+            return frozenset(int(v) for v in value)
+        if value is None or not str(value).strip():
+            return frozenset()
+        ids: set[int] = set()
+        for part in str(value).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.lstrip("-").isdigit():
+                raise ValueError(
+                    f"{part!r} is not a numeric Telegram user id (use ids, not usernames)"
+                )
+            ids.add(int(part))
+        return frozenset(ids)
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's report into one line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "missing":
+                message = "is not set"
+            problems.append(f"{name} {message}")
+        raise ConfigError("; ".join(problems)) from None

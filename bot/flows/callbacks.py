@@ -1,0 +1,60 @@
+"""Callback data: a verb and its arguments, `verb:arg:arg`, always under Telegram's 64 bytes.
+
+Buttons that answer a question carry the encoded position they belong to, so a press on a
+button from an older message is recognised as stale instead of changing state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+MAX_CALLBACK_BYTES = 64
+
+
+class Verb(StrEnum):
+    CONSENT = "ok"  # ok:<workshop code>:<lang>
+    DECLINE = "no"  # no:<workshop code>:<lang>
+    CONSENT_LANGUAGE = "cl"  # cl:<workshop code>:<lang>: show the consent in another language
+    LANGUAGE = "lang"  # lang:<lang>
+    ROLE = "role"  # role:<role>
+    PRIORITY = "prio"  # prio:<position>:<1-5|u>
+    SKIP = "skip"  # skip:<position>
+    BACK = "back"  # back:<position>
+    PAUSE = "pause"  # pause:<position>
+    MORE = "more"  # more:<position>
+    RESUME = "go"  # go
+    EDIT = "edit"  # edit:<recommendation id>
+    SUBMIT = "done"  # done
+    FORGET = "forget"  # forget:yes|no
+
+
+@dataclass(frozen=True)
+class Callback:
+    verb: Verb
+    args: tuple[str, ...] = ()
+
+    def encode(self) -> str:
+        data = ":".join((self.verb.value, *self.args))
+        if len(data.encode()) > MAX_CALLBACK_BYTES:
+            raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
+        return data
+
+    def arg(self, index: int) -> str | None:
+        return self.args[index] if index < len(self.args) else None
+
+
+def callback(verb: Verb, *args: str) -> str:
+    return Callback(verb, args).encode()
+
+
+def decode(data: str | None) -> Callback | None:
+    """None for anything we did not produce (old formats, forged data)."""
+    if not data:
+        return None
+    verb_text, *args = data.split(":")
+    try:
+        verb = Verb(verb_text)
+    except ValueError:
+        return None
+    return Callback(verb, tuple(args))

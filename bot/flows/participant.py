@@ -1,0 +1,534 @@
+"""The participant conversation as a pure state machine.
+
+`handle(snapshot, event)` decides what an input means at the participant's current position
+and returns the changes to store and the screens to show. It touches neither Telegram nor the
+database, so every position can be tested against every kind of input in microseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from bot.flows import screens
+from bot.flows.callbacks import Callback, Verb, decode
+from bot.flows.catalogue import ROLES
+from bot.flows.parsing import NOT_SURE, PRIORITY_VALUES, is_skip, parse_priority, parse_role
+from bot.flows.positions import (
+    REVIEW,
+    ROLE,
+    ROLE_OTHER,
+    Position,
+    Question,
+    Step,
+    next_position,
+    previous_position,
+)
+from bot.flows.state import (
+    Action,
+    AnswerInfo,
+    ButtonPress,
+    Change,
+    Command,
+    Event,
+    Finish,
+    Forget,
+    Join,
+    Move,
+    OtherInput,
+    Outcome,
+    ParticipantInfo,
+    SaveAnswer,
+    SetLanguage,
+    SetRole,
+    Snapshot,
+    SwitchWorkshop,
+    TextInput,
+    VoiceInput,
+)
+from bot.flows.views import Literal, Msg, View, text_view
+
+MAX_ANSWER_CHARS = 2000
+MAX_ROLE_OTHER_CHARS = 100
+FREE_TEXT_QUESTIONS = (Question.NEEDS, Question.CONCERNS)
+
+
+def choose_language(snapshot: Snapshot) -> str:
+    """The stored choice, else Telegram's language if we have it, else English."""
+    available = snapshot.available_languages
+    if snapshot.person_language in available:
+        return snapshot.person_language
+    telegram = (snapshot.telegram_language or "").split("-")[0].lower()
+    if telegram in available:
+        return telegram
+    return "en" if "en" in available else available[0]
+
+
+def workshop_code_in(event: Event) -> str | None:
+    """The workshop code an input names, which the handler must look up before `handle`."""
+    if isinstance(event, Command) and event.name == "start" and event.args:
+        return event.args[0].strip().upper()
+    if isinstance(event, ButtonPress):
+        parsed = decode(event.data)
+        if parsed and parsed.verb in (Verb.CONSENT, Verb.DECLINE, Verb.CONSENT_LANGUAGE):
+            return (parsed.arg(0) or "").upper() or None
+    return None
+
+
+def handle(snapshot: Snapshot, event: Event) -> Outcome:
+    language = choose_language(snapshot)
+    if isinstance(event, Command):
+        command = _COMMANDS.get(event.name)
+        if command is None:
+            return Outcome(language, [screens.help_view(unknown=f"/{event.name}")])
+        return command(snapshot, event, language)
+    if isinstance(event, ButtonPress):
+        parsed = decode(event.data)
+        if parsed is None:
+            return Outcome(language, toast=Msg("stale_button"))
+        return _BUTTONS[parsed.verb](snapshot, parsed, language)
+    participant = snapshot.participant
+    if participant is None:
+        return Outcome(language, [screens.not_joined()])
+    if not participant.workshop.is_active:
+        return Outcome(language, [text_view("workshop.ended")])
+    if isinstance(event, TextInput):
+        return _on_text(participant, event.text, language)
+    if isinstance(event, VoiceInput):
+        return _on_voice(participant, event, language)
+    return _on_other(participant, event, language)
+
+
+# ---- commands ------------------------------------------------------------------------------
+
+CommandHandler = Callable[[Snapshot, Command, str], Outcome]
+
+
+def _start(snapshot: Snapshot, command: Command, language: str) -> Outcome:
+    current = snapshot.participant
+    if not command.args and current is not None:
+        return _resume_view(current, language, welcome_back=True)
+    target = snapshot.target
+    if target is None:
+        return Outcome(language, [text_view("start.unknown_code")])
+    if not target.is_active:
+        return Outcome(language, [text_view("workshop.ended")])
+    existing = snapshot.target_participant
+    if existing is not None:
+        outcome = _resume_view(existing, language, welcome_back=True)
+        if current is None or current.workshop.id != target.id:
+            outcome.changes.insert(0, SwitchWorkshop(target.id))
+        return outcome
+    if not target.is_open:
+        return Outcome(language, [text_view("workshop.closed")])
+    consent_language = language if language in target.languages else target.languages[0]
+    return Outcome(consent_language, [screens.consent(target, consent_language)])
+
+
+def _help(snapshot: Snapshot, command: Command, language: str) -> Outcome:
+    return Outcome(language, [screens.help_view()])
+
+
+def _language(snapshot: Snapshot, command: Command, language: str) -> Outcome:
+    languages = (
+        snapshot.participant.workshop.languages
+        if snapshot.participant
+        else snapshot.available_languages
+    )
+    return Outcome(language, [screens.language_choice(languages, language)])
+
+
+def _role(snapshot: Snapshot, command: Command, language: str) -> Outcome:
+    if snapshot.participant is None:
+        return Outcome(language, [screens.not_joined()])
+    return Outcome(language, [screens.role_question(snapshot.participant.role)])
+
+
+def _review(snapshot: Snapshot, command: Command, language: str) -> Outcome:
+    if snapshot.participant is None:
+        return Outcome(language, [screens.not_joined()])
+    return Outcome(language, [screens.review(snapshot.participant)])
+
+
+def _my_data(snapshot: Snapshot, command: Command, language: str) -> Outcome:
+    return Outcome(language, actions=[Action.SEND_MY_DATA])
+
+
+def _forget(snapshot: Snapshot, command: Command, language: str) -> Outcome:
+    return Outcome(language, [screens.forget_confirm()])
+
+
+_COMMANDS: dict[str, CommandHandler] = {
+    "start": _start,
+    "help": _help,
+    "language": _language,
+    "role": _role,
+    "review": _review,
+    "mydata": _my_data,
+    "forget": _forget,
+}
+
+# ---- buttons -------------------------------------------------------------------------------
+
+ButtonHandler = Callable[[Snapshot, Callback, str], Outcome]
+
+
+def _stale(language: str) -> Outcome:
+    return Outcome(language, toast=Msg("stale_button"))
+
+
+def _consent(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    target = snapshot.target
+    chosen = pressed.arg(1) or language
+    if target is None or not target.is_active:
+        return Outcome(chosen, [text_view("workshop.ended")], clear_origin_keyboard=True)
+    if snapshot.target_participant is not None:
+        outcome = _resume_view(snapshot.target_participant, language, welcome_back=False)
+        outcome.clear_origin_keyboard = True
+        return outcome
+    if not target.is_open:
+        return Outcome(chosen, [text_view("workshop.closed")], clear_origin_keyboard=True)
+    if chosen not in target.languages:
+        chosen = target.languages[0]
+    return Outcome(
+        chosen,
+        [screens.role_question()],
+        [Join(target.id, chosen)],
+        toast=Msg("consent.thanks"),
+        clear_origin_keyboard=True,
+    )
+
+
+def _decline(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    chosen = pressed.arg(1) or language
+    return Outcome(chosen, [text_view("consent.declined")], clear_origin_keyboard=True)
+
+
+def _consent_language(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    target = snapshot.target
+    chosen = pressed.arg(1) or language
+    if target is None or not target.is_active or chosen not in target.languages:
+        return _stale(language)
+    return Outcome(chosen, [screens.consent(target, chosen)], replace_origin=True)
+
+
+def _set_language(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    chosen = pressed.arg(0) or ""
+    if chosen not in snapshot.available_languages:
+        return _stale(language)
+    if snapshot.person_language is None:
+        # Nothing is stored before consent; the choice shows in the reply only.
+        return Outcome(chosen, [screens.not_joined()], clear_origin_keyboard=True)
+    participant = snapshot.participant
+    notice = Msg("language.changed")
+    views = [screens.current_step(participant, notice)] if participant else [View((notice,))]
+    return Outcome(chosen, views, [SetLanguage(chosen)], clear_origin_keyboard=True)
+
+
+def _set_role(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    participant = snapshot.participant
+    role = pressed.arg(0) or ""
+    if participant is None or role not in ROLES:
+        return _stale(language)
+    if not participant.workshop.is_active:
+        return Outcome(language, [text_view("workshop.ended")])
+    return _choose_role(participant, role, language, clear=True)
+
+
+def _choose_role(
+    participant: ParticipantInfo, role: str, language: str, *, clear: bool = False
+) -> Outcome:
+    position = participant.position
+    in_role_step = position.step in (Step.ROLE, Step.ROLE_OTHER)
+    if role == "other":
+        return_to = participant.return_to if in_role_step else position
+        return Outcome(
+            language,
+            [screens.role_other_prompt()],
+            [Move(ROLE_OTHER, return_to)],
+            clear_origin_keyboard=clear,
+        )
+    changes: list[Change] = [SetRole(role)]
+    updated = replace(participant, role=role, role_other=None)
+    if in_role_step:
+        target = participant.return_to or next_position(ROLE, participant.workshop.scope)
+        changes.append(Move(target, None))
+        updated = replace(updated, position=target, return_to=None)
+    notice = Msg("role.changed", {"role": Msg(f"role.{role}")})
+    return Outcome(
+        language,
+        [screens.current_step(updated, notice)],
+        changes,
+        clear_origin_keyboard=clear,
+    )
+
+
+def _active_question(
+    snapshot: Snapshot, pressed: Callback, language: str
+) -> tuple[ParticipantInfo, Position] | Outcome:
+    """The participant and position a question button belongs to, or why it does not count."""
+    participant = snapshot.participant
+    if participant is None:
+        return _stale(language)
+    if not participant.workshop.is_active:
+        return Outcome(language, [text_view("workshop.ended")])
+    if pressed.arg(0) != participant.position.encode():
+        return _stale(language)
+    return participant, participant.position
+
+
+def _priority(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    found = _active_question(snapshot, pressed, language)
+    if isinstance(found, Outcome):
+        return found
+    participant, position = found
+    raw = pressed.arg(1)
+    value = NOT_SURE if raw == "u" else raw
+    if position.question is not Question.PRIORITY or value not in PRIORITY_VALUES:
+        return _stale(language)
+    assert value is not None
+    outcome = _save_and_advance(
+        participant, position, SaveAnswer(position.rec or "", position.question, value), language
+    )
+    outcome.toast = Msg("answer.saved_short")
+    outcome.clear_origin_keyboard = True
+    return outcome
+
+
+def _skip(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    found = _active_question(snapshot, pressed, language)
+    if isinstance(found, Outcome):
+        return found
+    participant, position = found
+    outcome = _skip_or_keep(participant, position, language)
+    outcome.clear_origin_keyboard = True
+    return outcome
+
+
+def _back(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    found = _active_question(snapshot, pressed, language)
+    if isinstance(found, Outcome):
+        return found
+    participant, position = found
+    target = previous_position(position, participant.workshop.scope)
+    updated = replace(participant, position=target)
+    return Outcome(
+        language,
+        [screens.current_step(updated)],
+        [Move(target, participant.return_to)],
+        clear_origin_keyboard=True,
+    )
+
+
+def _pause(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    found = _active_question(snapshot, pressed, language)
+    if isinstance(found, Outcome):
+        return found
+    return Outcome(language, [screens.paused()], clear_origin_keyboard=True)
+
+
+def _more(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    found = _active_question(snapshot, pressed, language)
+    if isinstance(found, Outcome):
+        return found
+    participant, position = found
+    view = screens.question(participant, position, expanded=True)
+    return Outcome(language, [view], replace_origin=True)
+
+
+def _resume(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    if snapshot.participant is None:
+        return _stale(language)
+    outcome = _resume_view(snapshot.participant, language, welcome_back=False)
+    outcome.clear_origin_keyboard = True
+    return outcome
+
+
+def _edit(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    participant = snapshot.participant
+    rec = pressed.arg(0)
+    if participant is None or rec not in participant.workshop.scope:
+        return _stale(language)
+    if not participant.workshop.is_active:
+        return Outcome(language, [text_view("workshop.ended")])
+    current = participant.position
+    if current.step in (Step.REVIEW, Step.DONE):
+        return_to: Position | None = REVIEW
+    elif current.step is Step.QUESTION:
+        return_to = participant.return_to or current
+    else:
+        return_to = participant.return_to
+    target = Position.question_at(rec, Question.PRIORITY)
+    updated = replace(participant, position=target, return_to=return_to)
+    return Outcome(
+        language,
+        [screens.current_step(updated)],
+        [Move(target, return_to)],
+        clear_origin_keyboard=True,
+    )
+
+
+def _submit(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    participant = snapshot.participant
+    if participant is None:
+        return _stale(language)
+    if participant.position.step is Step.DONE:
+        return Outcome(language, toast=Msg("done.already"), clear_origin_keyboard=True)
+    if participant.position.step is not Step.REVIEW:
+        return _stale(language)
+    if not participant.workshop.is_active:
+        return Outcome(language, [text_view("workshop.ended")])
+    changes: list[Change] = [Move(Position(Step.DONE))]
+    if participant.finished:
+        views = [text_view("done.changes_saved")]
+    else:
+        changes.insert(0, Finish())
+        views = [screens.thanks()]
+    return Outcome(language, views, changes, clear_origin_keyboard=True)
+
+
+def _forget_answer(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    if pressed.arg(0) == "yes":
+        return Outcome(
+            language, [text_view("forget.done")], [Forget()], clear_origin_keyboard=True
+        )
+    return Outcome(language, [text_view("forget.kept")], clear_origin_keyboard=True)
+
+
+_BUTTONS: dict[Verb, ButtonHandler] = {
+    Verb.CONSENT: _consent,
+    Verb.DECLINE: _decline,
+    Verb.CONSENT_LANGUAGE: _consent_language,
+    Verb.LANGUAGE: _set_language,
+    Verb.ROLE: _set_role,
+    Verb.PRIORITY: _priority,
+    Verb.SKIP: _skip,
+    Verb.BACK: _back,
+    Verb.PAUSE: _pause,
+    Verb.MORE: _more,
+    Verb.RESUME: _resume,
+    Verb.EDIT: _edit,
+    Verb.SUBMIT: _submit,
+    Verb.FORGET: _forget_answer,
+}
+
+# ---- typed and recorded input --------------------------------------------------------------
+
+
+def _on_text(participant: ParticipantInfo, raw: str, language: str) -> Outcome:
+    position = participant.position
+    text = raw.strip()
+    if position.step is Step.ROLE:
+        role = parse_role(text)
+        if role is None:
+            return _again(participant, language, "role.use_buttons")
+        return _choose_role(participant, role, language)
+    if position.step is Step.ROLE_OTHER:
+        if not text:
+            return _again(participant, language, "answer.empty")
+        if len(text) > MAX_ROLE_OTHER_CHARS:
+            return _again(participant, language, "role.too_long", limit=MAX_ROLE_OTHER_CHARS)
+        target = participant.return_to or next_position(ROLE, participant.workshop.scope)
+        updated = replace(
+            participant, role="other", role_other=text, position=target, return_to=None
+        )
+        return Outcome(
+            language,
+            [screens.current_step(updated, Msg("role.other_saved"))],
+            [SetRole("other", text), Move(target, None)],
+        )
+    if position.step is Step.QUESTION:
+        assert position.rec is not None and position.question is not None
+        if is_skip(text):
+            return _skip_or_keep(participant, position, language)
+        if position.question is Question.PRIORITY:
+            value = parse_priority(text)
+            if value is None:
+                return _again(participant, language, "priority.use_buttons")
+            save = SaveAnswer(position.rec, position.question, value)
+            return _save_and_advance(participant, position, save, language)
+        if not text:
+            return Outcome(language, [text_view("answer.empty")])
+        if len(text) > MAX_ANSWER_CHARS:
+            return Outcome(
+                language,
+                [text_view("answer.too_long", length=len(text), limit=MAX_ANSWER_CHARS)],
+            )
+        save = SaveAnswer(position.rec, position.question, text)
+        return _save_and_advance(participant, position, save, language, Msg("answer.saved"))
+    if position.step is Step.REVIEW:
+        return _again(participant, language, "review.use_buttons")
+    return Outcome(language, [screens.thanks(again=True)])
+
+
+def _on_voice(participant: ParticipantInfo, voice: VoiceInput, language: str) -> Outcome:
+    position = participant.position
+    if position.step is Step.QUESTION and position.question in FREE_TEXT_QUESTIONS:
+        assert position.rec is not None and position.question is not None
+        save = SaveAnswer(
+            position.rec,
+            position.question,
+            None,
+            voice_file_id=voice.file_id,
+            voice_duration=voice.duration,
+        )
+        return _save_and_advance(participant, position, save, language, Msg("answer.voice_saved"))
+    return _again(participant, language, "voice.not_here")
+
+
+def _on_other(participant: ParticipantInfo, other: OtherInput, language: str) -> Outcome:
+    position = participant.position
+    if position.step is Step.QUESTION and position.question in FREE_TEXT_QUESTIONS:
+        return Outcome(language, [text_view("other.free_text")])
+    return _again(participant, language, "other.use_buttons")
+
+
+# ---- shared steps --------------------------------------------------------------------------
+
+
+def _again(participant: ParticipantInfo, language: str, key: str, **params: int) -> Outcome:
+    """Explain what we expected, then show the current screen again with its buttons."""
+    return Outcome(language, [screens.current_step(participant, Msg(key, dict(params)))])
+
+
+def _resume_view(participant: ParticipantInfo, language: str, *, welcome_back: bool) -> Outcome:
+    notice = (
+        Msg("welcome_back", {"title": Literal(participant.workshop.title)})
+        if welcome_back
+        else None
+    )
+    return Outcome(language, [screens.current_step(participant, notice)])
+
+
+def _skip_or_keep(participant: ParticipantInfo, position: Position, language: str) -> Outcome:
+    """Skipping a question that already has an answer keeps that answer: nothing is lost."""
+    assert position.rec is not None and position.question is not None
+    existing = participant.answers.get((position.rec, position.question))
+    if existing is not None and not existing.skipped:
+        return _save_and_advance(participant, position, None, language)
+    save = SaveAnswer(position.rec, position.question, None, skipped=True)
+    return _save_and_advance(participant, position, save, language)
+
+
+def _save_and_advance(
+    participant: ParticipantInfo,
+    position: Position,
+    save: SaveAnswer | None,
+    language: str,
+    notice: Msg | None = None,
+) -> Outcome:
+    scope = participant.workshop.scope
+    target = next_position(position, scope)
+    return_to = participant.return_to
+    if position.question is Question.CONCERNS and return_to is not None:
+        target, return_to = return_to, None
+    answers = dict(participant.answers)
+    changes: list[Change] = []
+    if save is not None:
+        changes.append(save)
+        answers[(save.rec, save.question)] = AnswerInfo(
+            save.value, save.skipped, save.voice_duration
+        )
+    changes.append(Move(target, return_to))
+    updated = replace(participant, position=target, return_to=return_to, answers=answers)
+    return Outcome(language, [screens.current_step(updated, notice)], changes)

@@ -1,0 +1,234 @@
+"""Screen builders: each function returns the View for one screen of the conversation.
+
+Screens are table-driven: the questions, roles and languages come from tuples and the
+catalogue, so adding one is a data change.
+"""
+
+from __future__ import annotations
+
+from bot.flows.callbacks import Verb, callback
+from bot.flows.catalogue import ROLES
+from bot.flows.parsing import NOT_SURE
+from bot.flows.positions import QUESTIONS, Position, Question, Step
+from bot.flows.state import AnswerInfo, ParticipantInfo, WorkshopInfo
+from bot.flows.views import Button, CatalogueText, Lines, Literal, Msg, Part, View, text_view
+
+PREVIEW_CHARS = 150
+HELP_COMMANDS = ("start", "help", "review", "language", "role", "mydata", "forget")
+
+
+def language_buttons(
+    languages: tuple[str, ...], make_data: str, current: str | None = None
+) -> tuple[Button, ...]:
+    """One button per language; `make_data` is a format string with `{lang}`."""
+    return tuple(
+        Button(
+            Msg(
+                "language.current" if lang == current else "language.option",
+                {"name": Msg(f"language.name.{lang}")},
+            ),
+            make_data.format(lang=lang),
+        )
+        for lang in languages
+    )
+
+
+def consent(workshop: WorkshopInfo, language: str) -> View:
+    others = tuple(lang for lang in workshop.languages if lang != language)
+    keyboard: list[tuple[Button, ...]] = [
+        (Button(Msg("consent.agree"), callback(Verb.CONSENT, workshop.code, language)),),
+        (Button(Msg("consent.decline"), callback(Verb.DECLINE, workshop.code, language)),),
+    ]
+    if others:
+        keyboard.append(
+            language_buttons(others, callback(Verb.CONSENT_LANGUAGE, workshop.code, "{lang}"))
+        )
+    return View(
+        (
+            Msg("consent.welcome", {"title": Literal(workshop.title)}),
+            Msg("consent.body"),
+            Msg("consent.question"),
+        ),
+        tuple(keyboard),
+    )
+
+
+def role_question(current: str | None = None) -> View:
+    rows = tuple((Button(Msg(f"role.{role}"), callback(Verb.ROLE, role)),) for role in ROLES)
+    blocks: tuple[Part, ...] = (Msg("role.question"),)
+    if current:
+        blocks += (Msg("role.current", {"role": Msg(f"role.{current}")}),)
+    return View(blocks, rows)
+
+
+def role_other_prompt() -> View:
+    return View((Msg("role.other_prompt"),))
+
+
+def _heading(participant: ParticipantInfo, rec: str) -> Msg:
+    scope = participant.workshop.scope
+    return Msg(
+        "question.heading",
+        {"n": scope.index(rec) + 1, "total": len(scope), "title": CatalogueText(rec, "title")},
+    )
+
+
+def _navigation(position: Position, existing: AnswerInfo | None) -> tuple[Button, ...]:
+    pos = position.encode()
+    keep = existing is not None and not existing.skipped
+    return (
+        Button(Msg("button.back"), callback(Verb.BACK, pos)),
+        Button(Msg("button.keep" if keep else "button.skip"), callback(Verb.SKIP, pos)),
+        Button(Msg("button.pause"), callback(Verb.PAUSE, pos)),
+    )
+
+
+def question(
+    participant: ParticipantInfo,
+    position: Position,
+    *,
+    expanded: bool = False,
+    notice: Msg | None = None,
+) -> View:
+    assert position.rec is not None and position.question is not None
+    rec, kind = position.rec, position.question
+    pos = position.encode()
+    existing = participant.answers.get((rec, kind))
+    blocks: list[Part] = []
+    if notice is not None:
+        blocks.append(notice)
+    blocks.append(_heading(participant, rec))
+    keyboard: list[tuple[Button, ...]] = []
+    if kind is Question.PRIORITY:
+        blocks.append(CatalogueText(rec, "summary"))
+        if expanded:
+            blocks.append(CatalogueText(rec, "detail"))
+        blocks.append(CatalogueText(rec, "angle", participant.role))
+        blocks.append(Msg("question.priority"))
+        keyboard.append(
+            tuple(
+                Button(Literal(value), callback(Verb.PRIORITY, pos, value))
+                for value in ("1", "2", "3", "4", "5")
+            )
+        )
+        keyboard.append((Button(Msg("priority.unsure"), callback(Verb.PRIORITY, pos, "u")),))
+        if not expanded:
+            keyboard.append((Button(Msg("button.more"), callback(Verb.MORE, pos)),))
+    else:
+        role = participant.role or "other"
+        blocks.append(Msg(f"question.{kind.value}.{role}"))
+        blocks.append(Msg("question.how_to_answer"))
+    if existing is not None and not existing.skipped:
+        blocks.append(Msg("question.current_answer", {"answer": answer_text(kind, existing)}))
+    keyboard.append(_navigation(position, existing))
+    return View(tuple(blocks), tuple(keyboard))
+
+
+def answer_text(kind: Question, answer: AnswerInfo | None, *, preview: bool = True) -> Part:
+    if answer is None:
+        return Msg("answer.missing")
+    if answer.skipped:
+        return Msg("answer.skipped")
+    if answer.voice_duration is not None and answer.value is None:
+        minutes, seconds = divmod(answer.voice_duration, 60)
+        return Msg("answer.voice", {"duration": f"{minutes}:{seconds:02d}"})
+    value = answer.value or ""
+    if kind is Question.PRIORITY:
+        if value == NOT_SURE:
+            return Msg("priority.unsure")
+        return Msg("answer.priority", {"value": value})
+    if preview and len(value) > PREVIEW_CHARS:
+        value = value[: PREVIEW_CHARS - 1].rstrip() + "…"
+    return Literal(value)
+
+
+def review(participant: ParticipantInfo) -> View:
+    scope = participant.workshop.scope
+    at_end = participant.position.step in (Step.REVIEW, Step.DONE)
+    intro = "review.intro_done" if participant.finished else "review.intro"
+    blocks: list[Part] = [Msg(intro if at_end else "review.intro_unfinished")]
+    keyboard: list[tuple[Button, ...]] = []
+    for number, rec in enumerate(scope, start=1):
+        lines: list[Part] = [
+            Msg(
+                "review.item_title",
+                {"n": number, "title": CatalogueText(rec, "short_title")},
+            )
+        ]
+        for kind in QUESTIONS:
+            lines.append(
+                Msg(
+                    f"review.{kind.value}",
+                    {"answer": answer_text(kind, participant.answers.get((rec, kind)))},
+                )
+            )
+        blocks.append(Lines(tuple(lines)))
+        keyboard.append(
+            (
+                Button(
+                    Msg("review.edit", {"n": number, "title": CatalogueText(rec, "short_title")}),
+                    callback(Verb.EDIT, rec),
+                ),
+            )
+        )
+    if not at_end:
+        keyboard.append((Button(Msg("button.continue"), callback(Verb.RESUME)),))
+    elif participant.finished:
+        keyboard.append((Button(Msg("review.finished_button"), callback(Verb.SUBMIT)),))
+    else:
+        keyboard.append((Button(Msg("review.submit"), callback(Verb.SUBMIT)),))
+    return View(tuple(blocks), tuple(keyboard))
+
+
+def current_step(participant: ParticipantInfo, notice: Msg | None = None) -> View:
+    """The screen for wherever the participant is now."""
+    position = participant.position
+    if position.step is Step.QUESTION:
+        return question(participant, position, notice=notice)
+    if position.step is Step.ROLE:
+        view = role_question(participant.role)
+    elif position.step is Step.ROLE_OTHER:
+        view = role_other_prompt()
+    elif position.step is Step.REVIEW:
+        view = review(participant)
+    else:
+        view = thanks(again=True)
+    if notice is not None:
+        view = View((notice, *view.blocks), view.keyboard)
+    return view
+
+
+def thanks(*, again: bool = False) -> View:
+    return View((Msg("done.again" if again else "done.thanks"),))
+
+
+def paused() -> View:
+    return View((Msg("paused"),), ((Button(Msg("button.continue"), callback(Verb.RESUME)),),))
+
+
+def help_view(*, unknown: str | None = None) -> View:
+    lines = tuple(Msg(f"help.{name}") for name in HELP_COMMANDS)
+    blocks: list[Part] = []
+    if unknown is not None:
+        blocks.append(Msg("unknown_command", {"command": Literal(unknown)}))
+    blocks += [Msg("help.intro"), Lines(lines)]
+    return View(tuple(blocks))
+
+
+def language_choice(languages: tuple[str, ...], current: str | None) -> View:
+    buttons = language_buttons(languages, callback(Verb.LANGUAGE, "{lang}"), current)
+    return View((Msg("language.question"),), (buttons,))
+
+
+def forget_confirm() -> View:
+    return View(
+        (Msg("forget.question"),),
+        (
+            (Button(Msg("forget.yes"), callback(Verb.FORGET, "yes")),),
+            (Button(Msg("forget.no"), callback(Verb.FORGET, "no")),),
+        ),
+    )
+
+
+def not_joined() -> View:
+    return text_view("not_joined")

@@ -1,0 +1,168 @@
+"""What the flow is given (a snapshot of stored state and the input) and what it returns.
+
+The handler loads a Snapshot from the database, the flow computes an Outcome, the handler
+applies the Outcome's changes in the same transaction and renders its views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.flows.positions import Position, Question
+from bot.flows.views import Part, View
+
+# ---- input events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ButtonPress:
+    data: str
+
+
+@dataclass(frozen=True)
+class TextInput:
+    text: str
+
+
+@dataclass(frozen=True)
+class VoiceInput:
+    file_id: str
+    duration: int
+
+
+@dataclass(frozen=True)
+class OtherInput:
+    """A sticker, photo, file, location...: things we cannot keep as an answer."""
+
+    kind: str
+
+
+Event = Command | ButtonPress | TextInput | VoiceInput | OtherInput
+
+# ---- stored state, as the flow sees it ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkshopInfo:
+    id: int
+    code: str
+    title: str
+    scope: tuple[str, ...]
+    languages: tuple[str, ...]
+    is_open: bool
+    is_active: bool
+    is_default: bool = False
+
+
+@dataclass(frozen=True)
+class AnswerInfo:
+    value: str | None
+    skipped: bool
+    voice_duration: int | None = None
+
+
+@dataclass(frozen=True)
+class ParticipantInfo:
+    workshop: WorkshopInfo
+    role: str | None
+    role_other: str | None
+    position: Position
+    return_to: Position | None
+    finished: bool
+    answers: Mapping[tuple[str, Question], AnswerInfo] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the flow may look at for one update."""
+
+    telegram_language: str | None
+    person_language: str | None
+    participant: ParticipantInfo | None
+    # The workshop an event names (/start CODE, a consent button) or the default one, with
+    # the person's existing participation in it, if any; `target_code` is the code asked for.
+    target: WorkshopInfo | None = None
+    target_participant: ParticipantInfo | None = None
+    target_code: str | None = None
+    available_languages: tuple[str, ...] = ("en", "fr")
+
+
+# ---- what to change -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Join:
+    workshop_id: int
+    language: str
+
+
+@dataclass(frozen=True)
+class SwitchWorkshop:
+    workshop_id: int
+
+
+@dataclass(frozen=True)
+class SetLanguage:
+    language: str
+
+
+@dataclass(frozen=True)
+class SetRole:
+    role: str
+    other: str | None = None
+
+
+@dataclass(frozen=True)
+class Move:
+    position: Position
+    return_to: Position | None = None
+
+
+@dataclass(frozen=True)
+class SaveAnswer:
+    rec: str
+    question: Question
+    value: str | None
+    skipped: bool = False
+    voice_file_id: str | None = None
+    voice_duration: int | None = None
+
+
+@dataclass(frozen=True)
+class Finish:
+    pass
+
+
+@dataclass(frozen=True)
+class Forget:
+    pass
+
+
+Change = Join | SwitchWorkshop | SetLanguage | SetRole | Move | SaveAnswer | Finish | Forget
+
+
+class Action(StrEnum):
+    """Work that needs more than the snapshot: the handler does it after the changes."""
+
+    SEND_MY_DATA = "send_my_data"
+
+
+@dataclass
+class Outcome:
+    language: str
+    views: list[View] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    toast: Part | None = None
+    # Remove the keyboard of the message whose button was pressed (it has been answered).
+    clear_origin_keyboard: bool = False
+    # Show the first view by editing the pressed message instead of sending a new one.
+    replace_origin: bool = False
+    actions: list[Action] = field(default_factory=list)

@@ -1,0 +1,86 @@
+"""Render view models and send them: the only place that builds Telegram messages."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot.flows.views import View
+from bot.rendering import MAX_CAPTION_CHARS, RenderedMessage, Renderer
+
+log = logging.getLogger(__name__)
+
+
+def keyboard(message: RenderedMessage) -> InlineKeyboardMarkup | None:
+    if not message.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in message.buttons
+        ]
+    )
+
+
+async def send_view(
+    bot: Bot, chat_id: int, view: View, language: str, renderer: Renderer
+) -> list[int]:
+    """Send one view (split into several messages if long); returns the message ids."""
+    sent: list[int] = []
+    for message in renderer.view(view, language):
+        if not message.text and not message.buttons:
+            continue
+        result = await bot.send_message(
+            chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=keyboard(message)
+        )
+        sent.append(result.message_id)
+    if view.document is not None:
+        caption = (
+            renderer.part(view.document.caption, language)[:MAX_CAPTION_CHARS]
+            if view.document.caption
+            else None
+        )
+        result = await bot.send_document(
+            chat_id,
+            document=InputFile(view.document.content, filename=view.document.filename),
+            caption=caption,
+            parse_mode=ParseMode.HTML,
+        )
+        sent.append(result.message_id)
+    return sent
+
+
+async def replace_message(
+    query: CallbackQuery, view: View, language: str, renderer: Renderer
+) -> bool:
+    """Edit the pressed message in place; False if it cannot be (then send a new one)."""
+    rendered = renderer.view(view, language)
+    if len(rendered) != 1 or view.document is not None:
+        return False
+    try:
+        await query.edit_message_text(
+            rendered[0].text, parse_mode=ParseMode.HTML, reply_markup=keyboard(rendered[0])
+        )
+    except BadRequest as error:
+        if "not modified" in str(error).lower():
+            return True
+        log.info("could not edit message: %s", error)
+        return False
+    return True
+
+
+async def clear_keyboard(query: CallbackQuery) -> None:
+    """The question was answered: remove its buttons so they cannot be pressed again."""
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest as error:
+        log.debug("keyboard already gone: %s", error)

@@ -1,0 +1,183 @@
+"""Between the pure flow and the database: load a Snapshot, apply an Outcome's changes.
+
+No Telegram here either; the handler calls these inside the one transaction of an update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.flows.participant import workshop_code_in
+from bot.flows.positions import REVIEW, ROLE, Position, Question, Step
+from bot.flows.state import (
+    AnswerInfo,
+    Change,
+    Command,
+    Event,
+    Finish,
+    Forget,
+    Join,
+    Move,
+    ParticipantInfo,
+    SaveAnswer,
+    SetLanguage,
+    SetRole,
+    Snapshot,
+    SwitchWorkshop,
+    WorkshopInfo,
+)
+from storage.models import Participant, Person, Workshop
+from storage.repositories import answers, people, workshops
+
+
+@dataclass
+class Loaded:
+    """The snapshot plus the rows it came from, so changes can be applied without reloading."""
+
+    snapshot: Snapshot
+    person: Person | None
+    participant: Participant | None
+
+
+def workshop_info(workshop: Workshop) -> WorkshopInfo:
+    return WorkshopInfo(
+        id=workshop.id,
+        code=workshop.code,
+        title=workshop.title,
+        scope=tuple(workshop.scope),
+        languages=tuple(workshop.languages),
+        is_open=workshop.is_open,
+        is_active=workshop.status == "active",
+        is_default=workshop.is_default,
+    )
+
+
+def _position(raw: str | None, scope: tuple[str, ...]) -> Position | None:
+    if raw is None:
+        return None
+    try:
+        position = Position.decode(raw)
+    except ValueError:
+        return ROLE
+    if position.step is Step.QUESTION and position.rec not in scope:
+        return REVIEW  # the workshop's scope changed under this participant
+    return position
+
+
+async def participant_info(session: AsyncSession, participant: Participant) -> ParticipantInfo:
+    workshop = await workshops.get(session, participant.workshop_id)
+    assert workshop is not None
+    info = workshop_info(workshop)
+    rows = await answers.for_participant(session, participant.id)
+    stored = {
+        (row.recommendation_id, Question(row.question)): AnswerInfo(
+            row.value, row.skipped, row.voice_duration
+        )
+        for row in rows
+    }
+    return ParticipantInfo(
+        workshop=info,
+        role=participant.role,
+        role_other=participant.role_other,
+        position=_position(participant.position, info.scope) or ROLE,
+        return_to=_position(participant.return_to, info.scope),
+        finished=participant.finished_at is not None,
+        answers=stored,
+    )
+
+
+async def load(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    telegram_language: str | None,
+    event: Event,
+    languages: tuple[str, ...],
+) -> Loaded:
+    person = await people.get_person(session, user_id)
+    participant: Participant | None = None
+    if person is not None and person.active_workshop_id is not None:
+        participant = await people.get_participant(session, user_id, person.active_workshop_id)
+    code = workshop_code_in(event)
+    target: Workshop | None = None
+    if code is not None:
+        target = await workshops.get_by_code(session, code)
+    elif isinstance(event, Command) and event.name == "start":
+        target = await workshops.get_default(session)
+    target_participant: Participant | None = None
+    if target is not None and person is not None:
+        target_participant = await people.get_participant(session, user_id, target.id)
+    snapshot = Snapshot(
+        telegram_language=telegram_language,
+        person_language=person.language if person else None,
+        participant=await participant_info(session, participant) if participant else None,
+        target=workshop_info(target) if target else None,
+        target_participant=(
+            await participant_info(session, target_participant) if target_participant else None
+        ),
+        target_code=code,
+        available_languages=languages,
+    )
+    return Loaded(snapshot, person, participant)
+
+
+async def apply(
+    session: AsyncSession,
+    loaded: Loaded,
+    *,
+    user_id: int,
+    changes: list[Change],
+    now: datetime,
+) -> None:
+    """Write every change of one outcome; the caller commits them together."""
+    person, participant = loaded.person, loaded.participant
+    for change in changes:
+        if isinstance(change, Join):
+            person = await people.upsert_person(session, user_id, language=change.language)
+            participant = await people.get_participant(session, user_id, change.workshop_id)
+            if participant is None:
+                participant = await people.create_participant(
+                    session,
+                    user_id=user_id,
+                    workshop_id=change.workshop_id,
+                    position=ROLE.encode(),
+                    now=now,
+                )
+            person.active_workshop_id = change.workshop_id
+        elif isinstance(change, SwitchWorkshop):
+            assert person is not None
+            person.active_workshop_id = change.workshop_id
+            participant = await people.get_participant(session, user_id, change.workshop_id)
+        elif isinstance(change, SetLanguage):
+            assert person is not None
+            person.language = change.language
+        elif isinstance(change, Forget):
+            await people.delete_everything(session, user_id)
+            person = participant = None
+        else:
+            assert participant is not None, f"{change} needs a participant"
+            participant.last_active_at = now
+            if isinstance(change, SetRole):
+                participant.role = change.role
+                participant.role_other = change.other
+            elif isinstance(change, Move):
+                participant.position = change.position.encode()
+                participant.return_to = change.return_to.encode() if change.return_to else None
+            elif isinstance(change, SaveAnswer):
+                await answers.save(
+                    session,
+                    participant_id=participant.id,
+                    recommendation_id=change.rec,
+                    question=change.question.value,
+                    value=change.value,
+                    skipped=change.skipped,
+                    voice_file_id=change.voice_file_id,
+                    voice_duration=change.voice_duration,
+                    now=now,
+                )
+            elif isinstance(change, Finish):
+                participant.finished_at = now
+    await session.flush()

@@ -1,0 +1,127 @@
+"""People (one per Telegram user who consented) and their participations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Answer, Participant, Person, Workshop
+from storage.repositories.codes import random_pseudonym
+
+
+async def get_person(session: AsyncSession, user_id: int) -> Person | None:
+    return await session.get(Person, user_id)
+
+
+async def upsert_person(session: AsyncSession, user_id: int, *, language: str) -> Person:
+    person = await session.get(Person, user_id)
+    if person is None:
+        person = Person(telegram_user_id=user_id, language=language, reminders_enabled=True)
+        session.add(person)
+    else:
+        person.language = language
+    await session.flush()
+    return person
+
+
+async def get_participant(
+    session: AsyncSession, user_id: int, workshop_id: int
+) -> Participant | None:
+    return await session.scalar(
+        select(Participant).where(
+            Participant.telegram_user_id == user_id, Participant.workshop_id == workshop_id
+        )
+    )
+
+
+async def create_participant(
+    session: AsyncSession, *, user_id: int, workshop_id: int, position: str, now: datetime
+) -> Participant:
+    while True:
+        pseudonym = random_pseudonym()
+        taken = await session.scalar(
+            select(Participant.id).where(Participant.pseudonym == pseudonym)
+        )
+        if taken is None:
+            break
+    participant = Participant(
+        telegram_user_id=user_id,
+        workshop_id=workshop_id,
+        pseudonym=pseudonym,
+        position=position,
+        consented_at=now,
+        last_active_at=now,
+    )
+    session.add(participant)
+    await session.flush()
+    return participant
+
+
+async def delete_everything(session: AsyncSession, user_id: int) -> int:
+    """Remove a person and, by cascade, every participation and answer. Returns rows found."""
+    participant_ids = select(Participant.id).where(Participant.telegram_user_id == user_id)
+    await session.execute(delete(Answer).where(Answer.participant_id.in_(participant_ids)))
+    await session.execute(delete(Participant).where(Participant.telegram_user_id == user_id))
+    result = await session.execute(delete(Person).where(Person.telegram_user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+async def describe_person(session: AsyncSession, user_id: int) -> dict[str, Any] | None:
+    """Everything stored about one person, as plain data, for `/mydata`."""
+    person = await session.get(Person, user_id)
+    if person is None:
+        return None
+    rows = await session.execute(
+        select(Participant, Workshop)
+        .join(Workshop, Workshop.id == Participant.workshop_id)
+        .where(Participant.telegram_user_id == user_id)
+        .order_by(Participant.id)
+    )
+    participations = []
+    for participant, workshop in rows:
+        answers = await session.scalars(
+            select(Answer)
+            .where(Answer.participant_id == participant.id)
+            .order_by(Answer.round, Answer.id)
+        )
+        participations.append(
+            {
+                "workshop_code": workshop.code,
+                "workshop_title": workshop.title,
+                "pseudonym": participant.pseudonym,
+                "role": participant.role,
+                "role_other": participant.role_other,
+                "position": participant.position,
+                "consented_at": _iso(participant.consented_at),
+                "last_active_at": _iso(participant.last_active_at),
+                "finished_at": _iso(participant.finished_at),
+                "answers": [
+                    {
+                        "recommendation_id": a.recommendation_id,
+                        "question": a.question,
+                        "round": a.round,
+                        "value": a.value,
+                        "skipped": a.skipped,
+                        "voice_message": a.voice_file_id is not None,
+                        "voice_duration_seconds": a.voice_duration,
+                        "answered_at": _iso(a.answered_at),
+                        "edited_at": _iso(a.edited_at),
+                    }
+                    for a in answers
+                ],
+            }
+        )
+    return {
+        "telegram_user_id": person.telegram_user_id,
+        "language": person.language,
+        "reminders_enabled": person.reminders_enabled,
+        "created_at": _iso(person.created_at),
+        "participations": participations,
+    }

@@ -1,0 +1,62 @@
+"""Configuration fails fast, with one line naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.cli import main
+from bot.config import ConfigError, load_settings
+
+TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "FACILITATOR_IDS", "TELEGRAM_API_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
+
+
+def test_reads_ids_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("FACILITATOR_IDS", " 11, 22 ,")
+    settings = load_settings()
+    assert settings.facilitator_ids == frozenset({11, 22})
+    assert settings.database_url.startswith("sqlite+aiosqlite://")
+    assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
+
+
+def test_env_file_is_read(tmp_path: object) -> None:
+    from pathlib import Path
+
+    Path(".env").write_text(f"TELEGRAM_BOT_TOKEN={TOKEN}\nFACILITATOR_IDS=5\n")
+    assert load_settings().facilitator_ids == frozenset({5})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("TELEGRAM_BOT_TOKEN", None, "TELEGRAM_BOT_TOKEN is not set"),
+        ("TELEGRAM_BOT_TOKEN", "nonsense", "TELEGRAM_BOT_TOKEN must look like"),
+        ("FACILITATOR_IDS", "12,@alice", "FACILITATOR_IDS '@alice' is not a numeric"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL must start with"),
+        ("TELEGRAM_API_BASE_URL", "ftp://x", "TELEGRAM_API_BASE_URL must start with"),
+    ],
+)
+def test_bad_settings_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str | None, expected: str
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    if value is None:
+        monkeypatch.delenv(name)
+    else:
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert str(error.value).startswith(expected)
+
+
+def test_cli_prints_one_line_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["configuration error: TELEGRAM_BOT_TOKEN is not set"]
