@@ -8,7 +8,7 @@ import pytest
 
 from bot.flows import participant as flow
 from bot.flows.callbacks import MAX_CALLBACK_BYTES
-from bot.flows.positions import DONE, REVIEW, ROLE, ROLE_OTHER, QUESTIONS, Question
+from bot.flows.positions import DONE, QUESTIONS, REVIEW, ROLE, ROLE_OTHER, Question
 from bot.flows.state import (
     AnswerInfo,
     ButtonPress,

@@ -1,0 +1,113 @@
+"""Runs the production Application against the fake Bot API server, and restarts it.
+
+Only `base_url` (and the clock) differ from production: handlers, update processor, rate
+limiter, database and migrations are the real ones, and updates arrive by long polling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.config import Settings
+from storage.engine import SessionFactory, create_engine, create_session_factory
+from storage.models import Answer, Participant, Person
+from tests.fake_telegram import BotMessage, FakeBotApi, FakeUser
+
+TOKEN = "123456:TEST-TOKEN-abcdefghijklmnop"
+
+
+class BotHarness:
+    def __init__(self, server: FakeBotApi, database_url: str, **settings: Any) -> None:
+        self.server = server
+        self.settings = Settings(
+            telegram_bot_token=TOKEN,
+            database_url=database_url,
+            telegram_api_base_url=server.api_url,
+            **settings,
+        )
+        self.application: Application | None = None  # type: ignore[type-arg]
+        self._engine: AsyncEngine | None = None
+        self._user_ids = 5000
+
+    async def start(self) -> None:
+        application = build_application(self.settings, base_url=self.server.api_url)
+        await application.initialize()
+        assert application.post_init is not None
+        await application.post_init(application)  # what run_polling does before polling
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(
+            poll_interval=0.0, timeout=1, allowed_updates=["message", "callback_query"]
+        )
+        self.application = application
+
+    async def stop(self) -> None:
+        application = self.application
+        if application is None:
+            return
+        self.application = None
+        assert application.updater is not None
+        await application.updater.stop()
+        await application.stop()
+        assert application.post_shutdown is not None
+        await application.post_shutdown(application)
+        await application.shutdown()
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    def user(self, language: str = "en", first_name: str = "Ana") -> FakeUser:
+        self._user_ids += 1
+        return FakeUser(self.server, self._user_ids, first_name=first_name, language_code=language)
+
+    # ---- reading the database as a test would ---------------------------------------------
+
+    def sessions(self) -> SessionFactory:
+        if self._engine is None:
+            self._engine = create_engine(self.settings.database_url)
+        return create_session_factory(self._engine)
+
+    async def close(self) -> None:
+        await self.stop()
+        if self._engine is not None:
+            await self._engine.dispose()
+
+    async def answers_of(self, user: FakeUser) -> dict[tuple[str, str], Answer]:
+        async with self.sessions()() as session:
+            rows = await session.scalars(
+                select(Answer)
+                .join(Participant, Participant.id == Answer.participant_id)
+                .where(Participant.telegram_user_id == user.user_id)
+            )
+            return {(a.recommendation_id, a.question): a for a in rows}
+
+    async def answer_rows(self, user: FakeUser) -> Sequence[Answer]:
+        async with self.sessions()() as session:
+            rows = await session.scalars(
+                select(Answer)
+                .join(Participant, Participant.id == Answer.participant_id)
+                .where(Participant.telegram_user_id == user.user_id)
+            )
+            return rows.all()
+
+    async def participant_of(self, user: FakeUser) -> Participant | None:
+        async with self.sessions()() as session:
+            return await session.scalar(
+                select(Participant).where(Participant.telegram_user_id == user.user_id)
+            )
+
+    async def person_of(self, user: FakeUser) -> Person | None:
+        async with self.sessions()() as session:
+            return await session.get(Person, user.user_id)
+
+
+async def reply_to(user: FakeUser, expected: str, timeout: float = 5.0) -> BotMessage:
+    """Wait for the bot's message containing `expected` (a new one or an edit)."""
+    return await user.wait_for_text(expected, timeout=timeout)

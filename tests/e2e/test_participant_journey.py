@@ -1,0 +1,334 @@
+"""A participant's whole journey through the real Application over HTTP.
+
+Every test asserts on the messages the fake Telegram server received and on the rows stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from sqlalchemy import func, select, update
+
+from bot.flows.catalogue import load_catalogue
+from storage.models import Answer, Participant, Person, ProcessedUpdate, Workshop
+from storage.repositories import workshops
+from tests.e2e.harness import BotHarness, reply_to
+from tests.fake_telegram import FakeUser
+
+HEADLINE = load_catalogue().scope("headline")
+DETAILED = load_catalogue().scope("detailed")
+
+
+async def join(
+    bot: BotHarness,
+    user: FakeUser,
+    code: str | None = None,
+    role: str = "I work in social services",
+) -> None:
+    user.send_command("/start", *([code] if code else []))
+    await reply_to(user, "Do you agree to take part?")
+    user.press("Yes, I agree")
+    await reply_to(user, "Which of these describes you best?")
+    user.press(role)
+    await reply_to(user, "1 of 5")
+
+
+async def answer_recommendation(
+    user: FakeUser, n: int, priority: str, needs: str, worry: str
+) -> None:
+    user.press(priority)
+    await reply_to(user, "What would need to be true")
+    user.send_text(needs)
+    await reply_to(user, "What worries you")
+    user.send_text(worry)
+
+
+async def test_a_worker_completes_the_default_workshop_in_english(bot: BotHarness) -> None:
+    user = bot.user("en")
+    await join(bot, user)
+    for n, rec in enumerate(HEADLINE, start=1):
+        await answer_recommendation(user, n, str(n), f"Need {rec} & <more>", f"Worry {rec}")
+        await reply_to(user, f"{n + 1} of 5" if n < 5 else "Here are your answers.")
+    review = user.last_message
+    assert review is not None and "Need h1 &amp; &lt;more&gt;" not in review.text
+    assert "Need h1 & <more>" in review.text
+    user.press("✅ Send my answers")
+    await reply_to(user, "Thank you!")
+
+    stored = await bot.answers_of(user)
+    assert len(stored) == 15
+    for n, rec in enumerate(HEADLINE, start=1):
+        assert stored[(rec, "priority")].value == str(n)
+        assert stored[(rec, "needs")].value == f"Need {rec} & <more>"
+        assert stored[(rec, "concerns")].value == f"Worry {rec}"
+    participant = await bot.participant_of(user)
+    assert participant is not None
+    assert participant.role == "worker" and participant.finished_at is not None
+    assert participant.position == "done"
+    person = await bot.person_of(user)
+    assert person is not None and person.language == "en"
+    assert bot.server.unanswered_callback_queries() == []
+
+
+async def test_a_service_user_completes_an_invited_workshop_in_french(bot: BotHarness) -> None:
+    async with bot.sessions()() as session, session.begin():
+        ws = await workshops.create(
+            session, title="Atelier Lyon", scope=DETAILED[:2], languages=["en", "fr"]
+        )
+        code = ws.code
+    user = bot.user("fr")
+    user.send_command("/start", code)
+    consent = await reply_to(user, "Atelier Lyon")
+    assert "accepte" in consent.text.lower()
+    user.press("Oui, j’accepte")
+    await reply_to(user, "vous décrit le mieux")
+    user.press("J’utilise les services sociaux")
+    first = await reply_to(user, "1 sur 2")
+    assert "À quel point" in first.text
+    user.press("Je ne sais pas")
+    await reply_to(user, "l’aide que vous recevez")
+    user.send_voice(duration=7)
+    await reply_to(user, "message vocal est enregistré")
+    user.send_text("Qu’on me demande mon avis")
+    await reply_to(user, "2 sur 2")
+    user.send_text("cinq")
+    await reply_to(user, "l’aide que vous recevez")
+    user.press("Passer")
+    await reply_to(user, "Qu’est-ce qui vous inquiète")
+    user.press("Passer")
+    await reply_to(user, "Voici vos réponses")
+    user.press("✅ Envoyer mes réponses")
+    await reply_to(user, "Merci")
+
+    stored = await bot.answers_of(user)
+    first_rec, second_rec = DETAILED[:2]
+    assert stored[(first_rec, "priority")].value == "unsure"
+    assert stored[(first_rec, "needs")].voice_file_id is not None
+    assert stored[(first_rec, "needs")].voice_duration == 7
+    assert stored[(first_rec, "concerns")].value == "Qu’on me demande mon avis"
+    assert stored[(second_rec, "priority")].value == "5"
+    assert stored[(second_rec, "needs")].skipped and stored[(second_rec, "concerns")].skipped
+    participant = await bot.participant_of(user)
+    assert participant is not None and participant.role == "service_user"
+    person = await bot.person_of(user)
+    assert person is not None and person.language == "fr"
+
+
+async def test_leaving_midway_and_coming_back_after_a_restart(bot: BotHarness) -> None:
+    user = bot.user("en")
+    await join(bot, user)
+    await answer_recommendation(user, 1, "4", "Training", "Job losses")
+    await reply_to(user, "2 of 5")
+    user.press("4")
+    question = await reply_to(user, "What would need to be true")
+
+    await bot.restart()
+
+    # A button on the message shown before the restart still works: it is the current step.
+    user.press("Skip", message=question)
+    await reply_to(user, "What worries you")
+    await bot.restart()
+    user.send_command("/start")
+    back = await reply_to(user, "Welcome back")
+    assert "2 of 5" in back.text and "What worries you" in back.text
+    user.send_text("Bias")
+    await reply_to(user, "3 of 5")
+    stored = await bot.answers_of(user)
+    assert stored[("h1", "needs")].value == "Training"
+    assert stored[("h2", "needs")].skipped
+    assert stored[("h2", "concerns")].value == "Bias"
+    participant = await bot.participant_of(user)
+    assert participant is not None and participant.position == "q.h3.pr"
+
+
+async def test_duplicate_updates_change_nothing(bot: BotHarness) -> None:
+    user = bot.user("en")
+    await join(bot, user)
+    press = user.press("3")
+    await reply_to(user, "What would need to be true")
+    text = user.send_text("Clear rules")
+    await reply_to(user, "What worries you")
+    await bot.server.wait_idle(quiet=0.2)
+    sent_before = len(user.inbox)
+
+    user.resend(text)
+    user.resend(press)
+    await bot.server.wait_idle(quiet=0.3)
+
+    assert len(user.inbox) == sent_before
+    rows = await bot.answer_rows(user)
+    assert sorted((r.recommendation_id, r.question, r.value) for r in rows) == [
+        ("h1", "needs", "Clear rules"),
+        ("h1", "priority", "3"),
+    ]
+    participant = await bot.participant_of(user)
+    assert participant is not None and participant.position == "q.h1.cn"
+    async with bot.sessions()() as session:
+        ids = (await session.scalars(select(ProcessedUpdate.update_id))).all()
+    assert text["update_id"] in ids and press["update_id"] in ids
+
+
+async def test_fast_double_tap_records_one_answer(bot: BotHarness) -> None:
+    user = bot.user("en")
+    await join(bot, user)
+    question = user.last_message
+    assert question is not None
+    user.press("2", message=question)
+    user.press("5", message=question)
+    await reply_to(user, "What would need to be true")
+    await bot.server.wait_idle(quiet=0.3)
+    stored = await bot.answers_of(user)
+    assert stored[("h1", "priority")].value == "2"
+    assert len(stored) == 1
+    stale = [a.text for a in bot.server.callback_answers if a.text]
+    assert any("earlier message" in text for text in stale)
+
+
+async def test_bad_input_gets_a_clear_reply_and_loses_nothing(bot: BotHarness) -> None:
+    user = bot.user("en")
+    user.send_text("hello?")
+    await reply_to(user, "open the invite link")
+    await join(bot, user)
+
+    user.send_text("very")
+    await reply_to(user, "Please tap a number from 1 to 5")
+    user.send_sticker()
+    await reply_to(user, "I cannot use that here")
+    user.send_voice()
+    await reply_to(user, "cannot use a voice message here")
+    user.press("4")
+    await reply_to(user, "What would need to be true")
+    user.send_photo()
+    await reply_to(user, "only keep typed text or voice")
+    user.send_document()
+    await reply_to(user, "only keep typed text or voice")
+    user.send_text("x" * 2500)
+    await reply_to(user, "2500 characters long")
+    user.send_text("   ")
+    await reply_to(user, "looks empty")
+    user.send_command("/dance")
+    await reply_to(user, "I do not know the command /dance")
+    user.send_text("Real answer")
+    await reply_to(user, "What worries you")
+
+    stale = bot.server.messages_to(user.chat_id)
+    first_question = next(m for m in stale if "1 of 5" in m.text)
+    user.press_data("prio:q.h1.pr:1", first_question)
+    user.press_data("nonsense:data", first_question)
+    await bot.server.wait_idle(quiet=0.3)
+    assert sum("earlier message" in (a.text or "") for a in bot.server.callback_answers) >= 2
+
+    stored = await bot.answers_of(user)
+    assert {key: a.value for key, a in stored.items()} == {
+        ("h1", "priority"): "4",
+        ("h1", "needs"): "Real answer",
+    }
+    for message in bot.server.messages:
+        assert len(message.text or "") <= 4096
+
+
+async def test_button_from_an_ended_workshop_is_refused_gently(bot: BotHarness) -> None:
+    user = bot.user("en")
+    await join(bot, user)
+    async with bot.sessions()() as session, session.begin():
+        await session.execute(update(Workshop).values(status="closed"))
+    user.press("4")
+    await reply_to(user, "This workshop has ended")
+    user.send_text("anything")
+    await reply_to(user, "This workshop has ended")
+    assert await bot.answers_of(user) == {}
+
+
+async def test_review_edit_and_language_change(bot: BotHarness) -> None:
+    user = bot.user("en")
+    await join(bot, user)
+    await answer_recommendation(user, 1, "2", "First need", "First worry")
+    await reply_to(user, "2 of 5")
+    user.send_command("/review")
+    review = await reply_to(user, "Here are your answers so far")
+    assert "First need" in review.text and "2 out of 5" in review.text
+    user.press("✏️ 1. Co-develop inclusive AI")
+    await reply_to(user, "Your answer so far: 2 out of 5")
+    user.press("5")
+    current = await reply_to(user, "Your answer so far: First need")
+    user.press("Keep my answer", message=current)
+    await reply_to(user, "Your answer so far: First worry")
+    user.send_text("Changed worry")
+    back = await reply_to(user, "2 of 5")
+    assert "How important" in back.text
+
+    user.send_command("/language")
+    await reply_to(user, "Which language")
+    user.press("Français")
+    await reply_to(user, "français")
+    stored = await bot.answers_of(user)
+    assert stored[("h1", "priority")].value == "5"
+    assert stored[("h1", "needs")].value == "First need"
+    assert stored[("h1", "concerns")].value == "Changed worry"
+    assert stored[("h1", "concerns")].edited_at is not None
+    person = await bot.person_of(user)
+    assert person is not None and person.language == "fr"
+
+
+async def test_declining_stores_nothing(bot: BotHarness) -> None:
+    user = bot.user("en")
+    user.send_command("/start")
+    await reply_to(user, "Do you agree")
+    user.press("No, thank you")
+    await reply_to(user, "I have not saved anything about you")
+    assert await bot.person_of(user) is None
+    assert await bot.participant_of(user) is None
+
+
+async def test_mydata_then_forget_removes_every_row(bot: BotHarness) -> None:
+    user = bot.user("en")
+    await join(bot, user)
+    await answer_recommendation(user, 1, "3", "Time to learn", "Surveillance")
+    await reply_to(user, "2 of 5")
+    user.send_command("/mydata")
+    readable = await reply_to(user, "Everything I keep about you")
+    assert "Time to learn" in readable.text and "Surveillance" in readable.text
+    document = await bot.server.wait_for(
+        lambda s: next((m for m in s.messages_to(user.chat_id) if m.document), None)
+    )
+    assert document.document is not None
+    data = json.loads(document.document.data)
+    answers = data["participations"][0]["answers"]
+    assert {(a["question"], a["value"]) for a in answers} == {
+        ("priority", "3"),
+        ("needs", "Time to learn"),
+        ("concerns", "Surveillance"),
+    }
+
+    user.send_command("/forget")
+    await reply_to(user, "Delete everything?")
+    user.press("Yes, delete everything")
+    await reply_to(user, "I have deleted everything")
+    async with bot.sessions()() as session:
+        for model in (Person, Participant, Answer):
+            count = await session.scalar(select(func.count()).select_from(model))
+            assert count == 0, model
+    user.send_command("/mydata")
+    await reply_to(user, "I keep nothing about you")
+
+
+async def test_two_people_at_once_do_not_mix_answers(bot: BotHarness) -> None:
+    ana, ben = bot.user("en", "Ana"), bot.user("fr", "Ben")
+    await asyncio.gather(join(bot, ana), join_fr(ben))
+    ana.press("1")
+    ben.press("5")
+    await asyncio.gather(
+        reply_to(ana, "What would need"), reply_to(ben, "De quoi auriez-vous besoin")
+    )
+    assert (await bot.answers_of(ana))[("h1", "priority")].value == "1"
+    assert (await bot.answers_of(ben))[("h1", "priority")].value == "5"
+
+
+async def join_fr(user: FakeUser) -> None:
+    user.send_command("/start")
+    await reply_to(user, "Acceptez-vous")
+    user.press("Oui, j’accepte")
+    await reply_to(user, "vous décrit le mieux")
+    user.press("Je crée ou déploie de l’IA")
+    await reply_to(user, "1 sur 5")
