@@ -155,10 +155,22 @@ class Answer(Base):
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
     voice_file_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     voice_duration: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Where the downloaded recording lives, relative to DATA_DIR (None until it is fetched).
+    voice_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     participant: Mapped[Participant] = relationship(back_populates="answers")
+
+
+class Facilitator(Base):
+    """A facilitator promoted in the chat with /addfacilitator (FACILITATOR_IDS are implicit)."""
+
+    __tablename__ = "facilitators"
+
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    added_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ProcessedUpdate(Base):

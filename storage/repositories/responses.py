@@ -1,0 +1,142 @@
+"""Read-side queries for facilitators: answers as flat rows, streamed, and participants.
+
+Exports of 100,000 answers must run in constant memory, so rows are streamed from the
+database in batches and never collected into a list here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Answer, Participant, Person, Workshop
+
+STREAM_BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRow:
+    """One answer with who gave it (by pseudonym) and where; the unit of every export."""
+
+    workshop_code: str
+    pseudonym: str
+    role: str | None
+    role_other: str | None
+    language: str
+    recommendation_id: str
+    question: str
+    round: int
+    value: str | None
+    skipped: bool
+    is_voice: bool
+    voice_path: str | None
+    voice_duration: int | None
+    answered_at: datetime
+    edited_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantRow:
+    workshop_code: str
+    pseudonym: str
+    role: str | None
+    role_other: str | None
+    language: str
+    consented_at: datetime
+    last_active_at: datetime
+    finished_at: datetime | None
+    answers: int
+
+
+async def stream_answers(session: AsyncSession, workshop_id: int) -> AsyncIterator[ResponseRow]:
+    """Every answer of a workshop, ordered by participant, recommendation order is the caller's."""
+    statement = (
+        select(
+            Workshop.code,
+            Participant.pseudonym,
+            Participant.role,
+            Participant.role_other,
+            Person.language,
+            Answer.recommendation_id,
+            Answer.question,
+            Answer.round,
+            Answer.value,
+            Answer.skipped,
+            Answer.voice_file_id,
+            Answer.voice_path,
+            Answer.voice_duration,
+            Answer.answered_at,
+            Answer.edited_at,
+        )
+        .join(Participant, Participant.id == Answer.participant_id)
+        .join(Person, Person.telegram_user_id == Participant.telegram_user_id)
+        .join(Workshop, Workshop.id == Participant.workshop_id)
+        .where(Participant.workshop_id == workshop_id)
+        .order_by(Participant.id, Answer.round, Answer.id)
+        .execution_options(yield_per=STREAM_BATCH)
+    )
+    result = await session.stream(statement)
+    async for row in result:
+        yield ResponseRow(
+            workshop_code=row[0],
+            pseudonym=row[1],
+            role=row[2],
+            role_other=row[3],
+            language=row[4],
+            recommendation_id=row[5],
+            question=row[6],
+            round=row[7],
+            value=row[8],
+            skipped=row[9],
+            is_voice=row[10] is not None,
+            voice_path=row[11],
+            voice_duration=row[12],
+            answered_at=row[13],
+            edited_at=row[14],
+        )
+
+
+async def count_answers(session: AsyncSession, workshop_id: int) -> int:
+    statement = (
+        select(func.count())
+        .select_from(Answer)
+        .join(Participant, Participant.id == Answer.participant_id)
+        .where(Participant.workshop_id == workshop_id)
+    )
+    return int(await session.scalar(statement) or 0)
+
+
+async def participants(session: AsyncSession, workshop_id: int) -> list[ParticipantRow]:
+    """One row per participant (hundreds, not millions: a list is fine)."""
+    answer_count = (
+        select(func.count())
+        .where(Answer.participant_id == Participant.id)
+        .correlate(Participant)
+        .scalar_subquery()
+    )
+    statement = (
+        select(Workshop.code, Participant, Person.language, answer_count)
+        .join(Person, Person.telegram_user_id == Participant.telegram_user_id)
+        .join(Workshop, Workshop.id == Participant.workshop_id)
+        .where(Participant.workshop_id == workshop_id)
+        .order_by(Participant.id)
+    )
+    rows = await session.execute(statement)
+    return [
+        ParticipantRow(
+            workshop_code=code,
+            pseudonym=p.pseudonym,
+            role=p.role,
+            role_other=p.role_other,
+            language=language,
+            consented_at=p.consented_at,
+            last_active_at=p.last_active_at,
+            finished_at=p.finished_at,
+            answers=int(count),
+        )
+        for code, p, language, count in rows
+    ]
