@@ -8,18 +8,25 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from telegram import BotCommand
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    CommandHandler,
     MessageHandler,
     filters,
 )
 
 from bot.config import Settings
+from bot.flows import facilitator
 from bot.flows.catalogue import load_catalogue
+from bot.flows.screens import HELP_COMMANDS
+from bot.flows.views import Msg
 from bot.handlers.errors import on_error
+from bot.handlers.facilitator import on_facilitator_update
 from bot.handlers.participant import on_participant_update
 from bot.rendering import Renderer
 from bot.services import SERVICES_KEY, Clock, Services, services_from, utc_now
@@ -61,8 +68,28 @@ async def open_database(services: Services, *, migrate: bool = True) -> None:
         await updates.prune(session, services.clock() - PROCESSED_UPDATE_RETENTION)
 
 
+def command_menu(renderer: Renderer, language: str) -> list[BotCommand]:
+    """The menu Telegram shows next to the text box, from the same strings as /help."""
+    menu = []
+    for name in HELP_COMMANDS:
+        line = renderer.plain(Msg(f"help.{name}"), language)
+        description = line.split(":", 1)[-1].strip()
+        menu.append(BotCommand(name, description[:256]))
+    return menu
+
+
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
-    await open_database(services_from(application.bot_data))
+    services = services_from(application.bot_data)
+    await open_database(services)
+    renderer = services.renderer
+    try:
+        await application.bot.set_my_commands(command_menu(renderer, "en"))
+        for language in renderer.translator.languages:
+            await application.bot.set_my_commands(
+                command_menu(renderer, language), language_code=language
+            )
+    except TelegramError:
+        log.warning("could not set the command menu; commands still work when typed")
 
 
 async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
@@ -100,10 +127,15 @@ def build_application(
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services
-    private = filters.ChatType.PRIVATE
+    private_messages = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    # Facilitator commands and settings buttons first; everything else is the participant's.
     application.add_handler(
-        MessageHandler(private & filters.UpdateType.MESSAGE, on_participant_update)
+        CommandHandler(facilitator.COMMANDS, on_facilitator_update, filters=private_messages)
     )
+    application.add_handler(
+        CallbackQueryHandler(on_facilitator_update, pattern=f"^{facilitator.CALLBACK_PREFIX}:")
+    )
+    application.add_handler(MessageHandler(private_messages, on_participant_update))
     application.add_handler(CallbackQueryHandler(on_participant_update))
     application.add_error_handler(on_error)
     return application

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import voice_files
 from bot.flows.participant import workshop_code_in
 from bot.flows.positions import REVIEW, ROLE, Position, Question, Step
 from bot.flows.state import (
@@ -31,6 +32,21 @@ from bot.flows.state import (
 )
 from storage.models import Participant, Person, Workshop
 from storage.repositories import answers, people, workshops
+
+
+@dataclass(frozen=True)
+class VoiceFetch:
+    """A recording to download after the commit and attach to its answer."""
+
+    answer_id: int
+    file_id: str
+    relative_path: str
+
+
+@dataclass
+class Applied:
+    voice_to_fetch: list[VoiceFetch]
+    files_to_delete: list[str]
 
 
 @dataclass
@@ -96,6 +112,7 @@ async def load(
     telegram_language: str | None,
     event: Event,
     languages: tuple[str, ...],
+    is_facilitator: bool = False,
 ) -> Loaded:
     person = await people.get_person(session, user_id)
     participant: Participant | None = None
@@ -120,6 +137,7 @@ async def load(
         ),
         target_code=code,
         available_languages=languages,
+        is_facilitator=is_facilitator,
     )
     return Loaded(snapshot, person, participant)
 
@@ -131,9 +149,10 @@ async def apply(
     user_id: int,
     changes: list[Change],
     now: datetime,
-) -> None:
+) -> Applied:
     """Write every change of one outcome; the caller commits them together."""
     person, participant = loaded.person, loaded.participant
+    applied = Applied([], [])
     for change in changes:
         if isinstance(change, Join):
             person = await people.upsert_person(session, user_id, language=change.language)
@@ -155,6 +174,7 @@ async def apply(
             assert person is not None
             person.language = change.language
         elif isinstance(change, Forget):
+            applied.files_to_delete += await people.voice_paths(session, user_id)
             await people.delete_everything(session, user_id)
             person = participant = None
         else:
@@ -167,7 +187,7 @@ async def apply(
                 participant.position = change.position.encode()
                 participant.return_to = change.return_to.encode() if change.return_to else None
             elif isinstance(change, SaveAnswer):
-                await answers.save(
+                saved = await answers.save(
                     session,
                     participant_id=participant.id,
                     recommendation_id=change.rec,
@@ -178,6 +198,16 @@ async def apply(
                     voice_duration=change.voice_duration,
                     now=now,
                 )
+                if saved.replaced_voice_path:
+                    applied.files_to_delete.append(saved.replaced_voice_path)
+                if change.voice_file_id is not None and saved.answer.voice_path is None:
+                    path = voice_files.relative_path(
+                        participant.pseudonym, change.rec, change.question.value, 1
+                    )
+                    applied.voice_to_fetch.append(
+                        VoiceFetch(saved.answer.id, change.voice_file_id, path)
+                    )
             elif isinstance(change, Finish):
                 participant.finished_at = now
     await session.flush()
+    return applied

@@ -80,7 +80,8 @@ def handle(snapshot: Snapshot, event: Event) -> Outcome:
     if isinstance(event, Command):
         command = _COMMANDS.get(event.name)
         if command is None:
-            return Outcome(language, [screens.help_view(unknown=f"/{event.name}")])
+            view = screens.help_view(unknown=f"/{event.name}", facilitator=snapshot.is_facilitator)
+            return Outcome(language, [view])
         return command(snapshot, event, language)
     if isinstance(event, ButtonPress):
         parsed = decode(event.data)
@@ -126,7 +127,7 @@ def _start(snapshot: Snapshot, command: Command, language: str) -> Outcome:
 
 
 def _help(snapshot: Snapshot, command: Command, language: str) -> Outcome:
-    return Outcome(language, [screens.help_view()])
+    return Outcome(language, [screens.help_view(facilitator=snapshot.is_facilitator)])
 
 
 def _language(snapshot: Snapshot, command: Command, language: str) -> Outcome:

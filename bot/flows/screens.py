@@ -206,13 +206,21 @@ def paused() -> View:
     return View((Msg("paused"),), ((Button(Msg("button.continue"), callback(Verb.RESUME)),),))
 
 
-def help_view(*, unknown: str | None = None) -> View:
+def help_view(*, unknown: str | None = None, facilitator: bool = False) -> View:
     lines = tuple(Msg(f"help.{name}") for name in HELP_COMMANDS)
     blocks: list[Part] = []
     if unknown is not None:
         blocks.append(Msg("unknown_command", {"command": Literal(unknown)}))
     blocks += [Msg("help.intro"), Lines(lines)]
+    if facilitator:
+        blocks += [Msg("fac.help.heading"), facilitator_help_lines()]
     return View(tuple(blocks))
+
+
+def facilitator_help_lines() -> Lines:
+    from bot.flows.facilitator import COMMANDS
+
+    return Lines(tuple(Msg(f"fac.help.{name}") for name in COMMANDS))
 
 
 def language_choice(languages: tuple[str, ...], current: str | None) -> View:

@@ -93,6 +93,7 @@ class Snapshot:
     target_participant: ParticipantInfo | None = None
     target_code: str | None = None
     available_languages: tuple[str, ...] = ("en", "fr")
+    is_facilitator: bool = False
 
 
 # ---- what to change -----------------------------------------------------------------------

@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
-from telegram import Update
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot, Update
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import participation
+from bot import participation, voice_files
 from bot.flows import mydata
 from bot.flows import participant as flow
-from bot.flows.state import Action, Outcome
+from bot.flows.state import Action, Event, Outcome
 from bot.flows.views import View
 from bot.handlers.events import event_kind, to_event
-from bot.handlers.sending import clear_keyboard, replace_message, send_view
-from bot.services import services_from
-from storage.models import ProcessedUpdate
-from storage.repositories import people, updates
+from bot.handlers.once import is_facilitator, run_once
+from bot.handlers.sending import deliver
+from bot.services import Services, services_from
+from storage.repositories import answers, people
 
 log = logging.getLogger(__name__)
 
@@ -32,69 +34,91 @@ def pseudonymous(user_id: int) -> str:
     return hashlib.sha256(f"codesign:{user_id}".encode()).hexdigest()[:10]
 
 
+@dataclass
+class _Result:
+    outcome: Outcome
+    applied: participation.Applied
+    extra_views: list[View]
+
+
 async def on_participant_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_from(context.bot_data)
     event = to_event(update)
     user = update.effective_user
-    chat = update.effective_chat
-    if event is None or user is None or chat is None:
+    if event is None or user is None or update.effective_chat is None:
         return
-    now = services.clock()
-    sessions = services.session_factory()
-    outcome: Outcome | None = None
-    extra_views: list[View] = []
-    try:
-        async with sessions() as session, session.begin():
-            if await updates.claim(session, update.update_id, now):
-                loaded = await participation.load(
-                    session,
-                    user_id=user.id,
-                    telegram_language=user.language_code,
-                    event=event,
-                    languages=services.renderer.translator.languages,
-                )
-                outcome = flow.handle(loaded.snapshot, event)
-                await participation.apply(
-                    session, loaded, user_id=user.id, changes=outcome.changes, now=now
-                )
-                if Action.SEND_MY_DATA in outcome.actions:
-                    data = await people.describe_person(session, user.id)
-                    extra_views = mydata.views(data, services.catalogue)
-    except IntegrityError:
-        async with sessions() as session:
-            if await session.get(ProcessedUpdate, update.update_id) is None:
-                raise
-        outcome = None
-    if outcome is None:
+    user_id, telegram_language = user.id, user.language_code
+
+    async def work(session: AsyncSession) -> _Result:
+        return await _decide_and_store(services, session, user_id, telegram_language, event)
+
+    result = await run_once(services, update, work)
+    if result is None:
         log.info("duplicate update %s ignored", update.update_id)
         if update.callback_query is not None:
             await update.callback_query.answer()
         return
+    outcome = result.outcome
     log.info(
         "handled update=%s user=%s input=%s changes=%s",
         update.update_id,
-        pseudonymous(user.id),
+        pseudonymous(user_id),
         event_kind(event),
         ",".join(type(change).__name__ for change in outcome.changes) or "-",
     )
-    await deliver(update, context, outcome, [*outcome.views, *extra_views])
+    if result.applied.files_to_delete:
+        voice_files.delete(services.settings.data_dir, result.applied.files_to_delete)
+    await deliver(
+        context.bot,
+        update,
+        services.renderer,
+        language=outcome.language,
+        views=[*outcome.views, *result.extra_views],
+        toast=outcome.toast,
+        replace_origin=outcome.replace_origin,
+        clear_origin_keyboard=outcome.clear_origin_keyboard,
+    )
+    for fetch in result.applied.voice_to_fetch:
+        await _fetch_voice(context.bot, services, fetch)
 
 
-async def deliver(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Outcome, views: list[View]
-) -> None:
-    renderer = services_from(context.bot_data).renderer
-    language = outcome.language
-    query = update.callback_query
-    if query is not None:
-        toast = renderer.plain(outcome.toast, language) if outcome.toast else None
-        await query.answer(text=toast)
-        if outcome.replace_origin and views and query.message is not None:
-            if await replace_message(query, views[0], language, renderer):
-                views = views[1:]
-        elif outcome.clear_origin_keyboard and query.message is not None:
-            await clear_keyboard(query)
-    chat = update.effective_chat
-    assert chat is not None
-    for view in views:
-        await send_view(context.bot, chat.id, view, language, renderer)
+async def _decide_and_store(
+    services: Services,
+    session: AsyncSession,
+    user_id: int,
+    telegram_language: str | None,
+    event: Event,
+) -> _Result:
+    loaded = await participation.load(
+        session,
+        user_id=user_id,
+        telegram_language=telegram_language,
+        event=event,
+        languages=services.renderer.translator.languages,
+        is_facilitator=await is_facilitator(services, session, user_id),
+    )
+    outcome = flow.handle(loaded.snapshot, event)
+    applied = await participation.apply(
+        session, loaded, user_id=user_id, changes=outcome.changes, now=services.clock()
+    )
+    extra: list[View] = []
+    if Action.SEND_MY_DATA in outcome.actions:
+        extra = mydata.views(await people.describe_person(session, user_id), services.catalogue)
+    return _Result(outcome, applied, extra)
+
+
+async def _fetch_voice(bot: Bot, services: Services, fetch: participation.VoiceFetch) -> None:
+    """Keep a copy of the recording: Telegram file ids are not a promise to keep files."""
+    target = voice_files.absolute(services.settings.data_dir, fetch.relative_path)
+    try:
+        telegram_file = await bot.get_file(fetch.file_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        await telegram_file.download_to_drive(target)
+    except (TelegramError, OSError):
+        log.warning("could not download a voice answer (answer id %s)", fetch.answer_id)
+        return
+    async with services.session_factory()() as session, session.begin():
+        if not await answers.set_voice_path(
+            session, fetch.answer_id, fetch.file_id, fetch.relative_path
+        ):
+            target.unlink(missing_ok=True)  # the answer changed or was deleted meanwhile

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from telegram import (
     Bot,
@@ -10,11 +11,12 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    Update,
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.flows.views import View
+from bot.flows.views import Part, View
 from bot.rendering import MAX_CAPTION_CHARS, RenderedMessage, Renderer
 
 log = logging.getLogger(__name__)
@@ -84,3 +86,31 @@ async def clear_keyboard(query: CallbackQuery) -> None:
         await query.edit_message_reply_markup(reply_markup=None)
     except BadRequest as error:
         log.debug("keyboard already gone: %s", error)
+
+
+async def deliver(
+    bot: Bot,
+    update: Update,
+    renderer: Renderer,
+    *,
+    language: str,
+    views: Sequence[View],
+    toast: Part | None = None,
+    replace_origin: bool = False,
+    clear_origin_keyboard: bool = False,
+) -> None:
+    """Answer the button press (if any), then show the views in order."""
+    query = update.callback_query
+    remaining = list(views)
+    if query is not None:
+        await query.answer(text=renderer.plain(toast, language) if toast else None)
+        if replace_origin and remaining and query.message is not None:
+            if await replace_message(query, remaining[0], language, renderer):
+                remaining = remaining[1:]
+        elif clear_origin_keyboard and query.message is not None:
+            await clear_keyboard(query)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    for view in remaining:
+        await send_view(bot, chat.id, view, language, renderer)

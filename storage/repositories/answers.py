@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -22,6 +23,13 @@ async def for_participant(
     return result.all()
 
 
+@dataclass(frozen=True)
+class Saved:
+    answer: Answer
+    # A recording this change made obsolete, to delete from disk once the change is committed.
+    replaced_voice_path: str | None = None
+
+
 async def save(
     session: AsyncSession,
     *,
@@ -34,7 +42,7 @@ async def save(
     voice_duration: int | None,
     now: datetime,
     round: int = 1,
-) -> Answer:
+) -> Saved:
     """Insert or update the single row for this question; a change records `edited_at`."""
     answer = await session.scalar(
         select(Answer).where(
@@ -44,6 +52,7 @@ async def save(
             Answer.round == round,
         )
     )
+    replaced: str | None = None
     if answer is None:
         answer = Answer(
             participant_id=participant_id,
@@ -60,11 +69,24 @@ async def save(
             voice_file_id,
         )
         if not changed:
-            return answer
+            return Saved(answer)
         answer.edited_at = now
+        if answer.voice_file_id != voice_file_id:
+            replaced, answer.voice_path = answer.voice_path, None
     answer.value = value
     answer.skipped = skipped
     answer.voice_file_id = voice_file_id
     answer.voice_duration = voice_duration
     await session.flush()
-    return answer
+    return Saved(answer, replaced)
+
+
+async def set_voice_path(
+    session: AsyncSession, answer_id: int, voice_file_id: str, path: str
+) -> bool:
+    """Record where a recording was saved, unless the answer changed in the meantime."""
+    answer = await session.get(Answer, answer_id)
+    if answer is None or answer.voice_file_id != voice_file_id:
+        return False
+    answer.voice_path = path
+    return True

@@ -60,6 +60,16 @@ async def create_participant(
     return participant
 
 
+async def voice_paths(session: AsyncSession, user_id: int) -> list[str]:
+    """Recordings on disk that belong to this person, so /forget can remove them too."""
+    rows = await session.scalars(
+        select(Answer.voice_path)
+        .join(Participant, Participant.id == Answer.participant_id)
+        .where(Participant.telegram_user_id == user_id, Answer.voice_path.is_not(None))
+    )
+    return [path for path in rows if path]
+
+
 async def delete_everything(session: AsyncSession, user_id: int) -> int:
     """Remove a person and, by cascade, every participation and answer. Returns rows found."""
     participant_ids = select(Participant.id).where(Participant.telegram_user_id == user_id)

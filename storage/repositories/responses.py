@@ -6,7 +6,7 @@ database in batches and never collected into a list here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,7 +52,9 @@ class ParticipantRow:
     answers: int
 
 
-async def stream_answers(session: AsyncSession, workshop_id: int) -> AsyncIterator[ResponseRow]:
+async def stream_answers(
+    session: AsyncSession, workshop_id: int
+) -> AsyncGenerator[ResponseRow, None]:
     """Every answer of a workshop, ordered by participant, recommendation order is the caller's."""
     statement = (
         select(
@@ -119,7 +121,17 @@ async def participants(session: AsyncSession, workshop_id: int) -> list[Particip
         .scalar_subquery()
     )
     statement = (
-        select(Workshop.code, Participant, Person.language, answer_count)
+        select(
+            Workshop.code,
+            Participant.pseudonym,
+            Participant.role,
+            Participant.role_other,
+            Person.language,
+            Participant.consented_at,
+            Participant.last_active_at,
+            Participant.finished_at,
+            answer_count,
+        )
         .join(Person, Person.telegram_user_id == Participant.telegram_user_id)
         .join(Workshop, Workshop.id == Participant.workshop_id)
         .where(Participant.workshop_id == workshop_id)
@@ -128,15 +140,15 @@ async def participants(session: AsyncSession, workshop_id: int) -> list[Particip
     rows = await session.execute(statement)
     return [
         ParticipantRow(
-            workshop_code=code,
-            pseudonym=p.pseudonym,
-            role=p.role,
-            role_other=p.role_other,
-            language=language,
-            consented_at=p.consented_at,
-            last_active_at=p.last_active_at,
-            finished_at=p.finished_at,
-            answers=int(count),
+            workshop_code=row[0],
+            pseudonym=row[1],
+            role=row[2],
+            role_other=row[3],
+            language=row[4],
+            consented_at=row[5],
+            last_active_at=row[6],
+            finished_at=row[7],
+            answers=int(row[8]),
         )
-        for code, p, language, count in rows
+        for row in rows
     ]

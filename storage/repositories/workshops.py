@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Workshop
+from storage.models import Participant, Workshop
 from storage.repositories.codes import random_code
 
 
@@ -59,3 +60,49 @@ async def ensure_default(
     if existing is not None:
         return existing
     return await create(session, title=title, scope=scope, languages=languages, is_default=True)
+
+
+async def latest(session: AsyncSession) -> Workshop | None:
+    """The most recently created workshop: what `/stats` and `/export` mean without a code."""
+    return await session.scalar(
+        select(Workshop).order_by(Workshop.created_at.desc(), Workshop.id.desc()).limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class WorkshopOverview:
+    workshop: Workshop
+    by_role: Mapping[str, int]
+    started: int
+    finished: int
+
+
+async def overview(session: AsyncSession) -> list[WorkshopOverview]:
+    """Every workshop with participant counts by role and completion, newest first."""
+    rows = await session.execute(
+        select(
+            Participant.workshop_id,
+            Participant.role,
+            func.count(),
+            func.count(Participant.finished_at),
+        ).group_by(Participant.workshop_id, Participant.role)
+    )
+    by_role: dict[int, dict[str, int]] = {}
+    finished: dict[int, int] = {}
+    for workshop_id, role, count, done in rows:
+        roles = by_role.setdefault(workshop_id, {})
+        key = role or "none"
+        roles[key] = roles.get(key, 0) + int(count)
+        finished[workshop_id] = finished.get(workshop_id, 0) + int(done)
+    result = await session.scalars(
+        select(Workshop).order_by(Workshop.created_at.desc(), Workshop.id.desc())
+    )
+    return [
+        WorkshopOverview(
+            workshop=workshop,
+            by_role=by_role.get(workshop.id, {}),
+            started=sum(by_role.get(workshop.id, {}).values()),
+            finished=finished.get(workshop.id, 0),
+        )
+        for workshop in result
+    ]

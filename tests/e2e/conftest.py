@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness import BotHarness
 from tests.fake_telegram import FakeBotApi
+
+FACILITATOR_ID = 900001
 
 
 @pytest.fixture
@@ -15,8 +18,10 @@ async def server() -> AsyncIterator[FakeBotApi]:
 
 
 @pytest.fixture
-async def bot(server: FakeBotApi, database_url: str) -> AsyncIterator[BotHarness]:
-    harness = BotHarness(server, database_url)
+async def bot(server: FakeBotApi, database_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
+    harness = BotHarness(
+        server, database_url, facilitator_ids=FACILITATOR_ID, data_dir=tmp_path / "data"
+    )
     await harness.start()
     try:
         yield harness

@@ -111,3 +111,19 @@ class BotHarness:
 async def reply_to(user: FakeUser, expected: str, timeout: float = 5.0) -> BotMessage:
     """Wait for the bot's message containing `expected` (a new one or an edit)."""
     return await user.wait_for_text(expected, timeout=timeout)
+
+
+async def join(
+    bot: BotHarness,
+    user: FakeUser,
+    code: str | None = None,
+    role: str = "I work in social services",
+    total: int = 5,
+) -> None:
+    """Open the (invite) link, agree, pick a role, and wait for the first question."""
+    user.send_command("/start", *([code] if code else []))
+    await reply_to(user, "Do you agree to take part?")
+    user.press("Yes, I agree")
+    await reply_to(user, "Which of these describes you best?")
+    user.press(role)
+    await reply_to(user, f"1 of {total}")

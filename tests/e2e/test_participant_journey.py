@@ -13,25 +13,11 @@ from sqlalchemy import func, select, update
 from bot.flows.catalogue import load_catalogue
 from storage.models import Answer, Participant, Person, ProcessedUpdate, Workshop
 from storage.repositories import workshops
-from tests.e2e.harness import BotHarness, reply_to
+from tests.e2e.harness import BotHarness, join, reply_to
 from tests.fake_telegram import FakeUser
 
 HEADLINE = load_catalogue().scope("headline")
 DETAILED = load_catalogue().scope("detailed")
-
-
-async def join(
-    bot: BotHarness,
-    user: FakeUser,
-    code: str | None = None,
-    role: str = "I work in social services",
-) -> None:
-    user.send_command("/start", *([code] if code else []))
-    await reply_to(user, "Do you agree to take part?")
-    user.press("Yes, I agree")
-    await reply_to(user, "Which of these describes you best?")
-    user.press(role)
-    await reply_to(user, "1 of 5")
 
 
 async def answer_recommendation(
@@ -332,3 +318,21 @@ async def join_fr(user: FakeUser) -> None:
     await reply_to(user, "vous décrit le mieux")
     user.press("Je crée ou déploie de l’IA")
     await reply_to(user, "1 sur 5")
+
+
+async def test_command_menu_is_registered_in_each_language(bot: BotHarness) -> None:
+    menus = {
+        call.params.get("language_code"): call.params["commands"]
+        for call in bot.server.calls("setMyCommands")
+    }
+    assert set(menus) >= {None, "en", "fr"}
+    assert [c["command"] for c in menus["fr"]] == [
+        "start",
+        "help",
+        "review",
+        "language",
+        "role",
+        "mydata",
+        "forget",
+    ]
+    assert menus["fr"][5]["description"].startswith("voir tout ce que je garde")

@@ -1,0 +1,335 @@
+"""Facilitator commands and the workshop settings screen, as pure decisions.
+
+The handler loads what a command names (a workshop, the overview) and applies the changes;
+this module decides who may do what and what to show. Every facilitator command from anyone
+else is refused the same way and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.flows.callbacks import MAX_CALLBACK_BYTES
+from bot.flows.catalogue import ROLES
+from bot.flows.state import ButtonPress, Command, WorkshopInfo
+from bot.flows.views import Button, CatalogueText, Lines, Literal, Msg, Part, View, text_view
+
+COMMANDS = ("newworkshop", "workshops", "stats", "export", "addfacilitator")
+CALLBACK_PREFIX = "fw"
+MAX_TITLE_CHARS = 120
+SCOPE_PRESETS = ("headline", "detailed")
+
+
+@dataclass(frozen=True)
+class WorkshopSummary:
+    workshop: WorkshopInfo
+    by_role: Mapping[str, int]
+    started: int
+    finished: int
+
+
+@dataclass(frozen=True)
+class FacilitatorSnapshot:
+    user_id: int
+    is_facilitator: bool
+    bot_username: str
+    scopes: Mapping[str, tuple[str, ...]]
+    all_recommendations: tuple[str, ...]
+    languages: tuple[str, ...]
+    workshop: WorkshopInfo | None = None  # the one a code or button names, else the latest
+    overview: tuple[WorkshopSummary, ...] = ()
+
+
+# ---- changes and actions -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreateWorkshop:
+    title: str
+    scope: tuple[str, ...]
+    languages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UpdateWorkshop:
+    workshop_id: int
+    scope: tuple[str, ...] | None = None
+    languages: tuple[str, ...] | None = None
+    is_open: bool | None = None
+
+
+@dataclass(frozen=True)
+class Promote:
+    user_id: int
+
+
+FacilitatorChange = CreateWorkshop | UpdateWorkshop | Promote
+
+
+class Report(StrEnum):
+    """Work the handler does with more data than a snapshot holds."""
+
+    STATS = "stats"
+    EXPORT = "export"
+    SETTINGS_OF_CREATED = "settings_of_created"
+
+
+@dataclass
+class FacilitatorOutcome:
+    views: list[View] = field(default_factory=list)
+    changes: list[FacilitatorChange] = field(default_factory=list)
+    reports: list[Report] = field(default_factory=list)
+    toast: Part | None = None
+    replace_origin: bool = False
+    refused: bool = False
+
+
+# ---- callback data -------------------------------------------------------------------------
+
+
+def _data(code: str, op: str, arg: str = "") -> str:
+    data = f"{CALLBACK_PREFIX}:{code}:{op}:{arg}"
+    assert len(data.encode()) <= MAX_CALLBACK_BYTES, data
+    return data
+
+
+def workshop_code_in(event: Command | ButtonPress) -> str | None:
+    if isinstance(event, Command):
+        if event.name in ("stats", "export") and event.args:
+            return event.args[0].strip().upper()
+        return None
+    parts = event.data.split(":")
+    return parts[1].upper() if len(parts) >= 3 and parts[0] == CALLBACK_PREFIX else None
+
+
+# ---- screens -------------------------------------------------------------------------------
+
+
+def invite_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start={code}"
+
+
+def _scope_name(scope: tuple[str, ...], scopes: Mapping[str, tuple[str, ...]]) -> Msg:
+    for name in SCOPE_PRESETS:
+        if scope == scopes[name]:
+            return Msg(f"fac.scope.{name}")
+    return Msg("fac.scope.custom", {"n": len(scope)})
+
+
+def settings(workshop: WorkshopInfo, snapshot: FacilitatorSnapshot) -> View:
+    code = workshop.code
+    scopes = snapshot.scopes
+    languages = Lines(tuple(Msg(f"language.name.{lang}") for lang in workshop.languages))
+    blocks: list[Part] = [
+        Msg(
+            "fac.settings",
+            {
+                "title": Literal(workshop.title),
+                "code": code,
+                "link": invite_link(snapshot.bot_username, code),
+                "scope": _scope_name(workshop.scope, scopes),
+                "status": Msg("fac.status.open" if workshop.is_open else "fac.status.closed"),
+            },
+        ),
+        Msg("fac.settings.languages"),
+        languages,
+    ]
+
+    def mark(on: bool, label: Msg) -> Msg:
+        return Msg("fac.checked" if on else "fac.unchecked", {"label": label})
+
+    scope_row = (
+        *(
+            Button(
+                mark(workshop.scope == scopes[name], Msg(f"fac.button.{name}")),
+                _data(code, "sc", name),
+            )
+            for name in SCOPE_PRESETS
+        ),
+        Button(Msg("fac.button.pick"), _data(code, "pk")),
+    )
+    language_row = (
+        *(
+            Button(
+                mark(workshop.languages == (lang,), Msg(f"language.name.{lang}")),
+                _data(code, "ln", lang),
+            )
+            for lang in snapshot.languages
+        ),
+        Button(
+            mark(workshop.languages == snapshot.languages, Msg("fac.button.all_languages")),
+            _data(code, "ln", "all"),
+        ),
+    )
+    open_row = (
+        Button(
+            Msg("fac.button.close" if workshop.is_open else "fac.button.open"),
+            _data(code, "op", "0" if workshop.is_open else "1"),
+        ),
+    )
+    return View(tuple(blocks), (scope_row, language_row, open_row))
+
+
+def picker(workshop: WorkshopInfo, snapshot: FacilitatorSnapshot) -> View:
+    rows = tuple(
+        (
+            Button(
+                Msg(
+                    "fac.checked" if rec in workshop.scope else "fac.unchecked",
+                    {"label": CatalogueText(rec, "short_title")},
+                ),
+                _data(workshop.code, "tg", rec),
+            ),
+        )
+        for rec in snapshot.all_recommendations
+    )
+    done = ((Button(Msg("fac.button.done"), _data(workshop.code, "ok")),),)
+    return View((Msg("fac.pick", {"title": Literal(workshop.title)}),), rows + done)
+
+
+def overview_view(snapshot: FacilitatorSnapshot) -> View:
+    if not snapshot.overview:
+        return text_view("fac.workshops.none")
+    blocks: list[Part] = [Msg("fac.workshops.heading")]
+    keyboard: list[tuple[Button, ...]] = []
+    for summary in snapshot.overview:
+        ws = summary.workshop
+        roles = Lines(
+            tuple(
+                Msg(
+                    "fac.workshops.role", {"role": Msg(f"role.{role}"), "n": summary.by_role[role]}
+                )
+                for role in ROLES
+                if summary.by_role.get(role)
+            )
+        )
+        status = (
+            "fac.status.ended"
+            if not ws.is_active
+            else ("fac.status.open" if ws.is_open else "fac.status.closed")
+        )
+        block: list[Part] = [
+            Msg(
+                "fac.workshops.item",
+                {
+                    "title": Literal(ws.title),
+                    "code": ws.code,
+                    "status": Msg(status),
+                    "started": summary.started,
+                    "finished": summary.finished,
+                },
+            )
+        ]
+        if roles.parts:
+            block.append(roles)
+        blocks.append(Lines(tuple(block)))
+        keyboard.append(
+            (Button(Msg("fac.button.settings", {"code": ws.code}), _data(ws.code, "ok")),)
+        )
+    return View(tuple(blocks), tuple(keyboard))
+
+
+# ---- decisions -----------------------------------------------------------------------------
+
+
+def handle(snapshot: FacilitatorSnapshot, event: Command | ButtonPress) -> FacilitatorOutcome:
+    if not snapshot.is_facilitator:
+        if isinstance(event, ButtonPress):
+            return FacilitatorOutcome(toast=Msg("fac.not_allowed"), refused=True)
+        return FacilitatorOutcome([text_view("fac.not_allowed")], refused=True)
+    if isinstance(event, Command):
+        return _COMMANDS[event.name](snapshot, event)
+    return _button(snapshot, event)
+
+
+def _new_workshop(snapshot: FacilitatorSnapshot, command: Command) -> FacilitatorOutcome:
+    title = " ".join(command.args).strip()
+    if not title:
+        return FacilitatorOutcome([text_view("fac.newworkshop.usage")])
+    if len(title) > MAX_TITLE_CHARS:
+        return FacilitatorOutcome([text_view("fac.newworkshop.too_long", limit=MAX_TITLE_CHARS)])
+    change = CreateWorkshop(title, snapshot.scopes["headline"], snapshot.languages)
+    return FacilitatorOutcome(changes=[change], reports=[Report.SETTINGS_OF_CREATED])
+
+
+def _workshops(snapshot: FacilitatorSnapshot, command: Command) -> FacilitatorOutcome:
+    return FacilitatorOutcome([overview_view(snapshot)])
+
+
+def _report(report: Report) -> Callable[[FacilitatorSnapshot, Command], FacilitatorOutcome]:
+    def decide(snapshot: FacilitatorSnapshot, command: Command) -> FacilitatorOutcome:
+        if snapshot.workshop is None:
+            key = "fac.unknown_workshop" if command.args else "fac.workshops.none"
+            return FacilitatorOutcome([text_view(key)])
+        return FacilitatorOutcome(reports=[report])
+
+    return decide
+
+
+def _add_facilitator(snapshot: FacilitatorSnapshot, command: Command) -> FacilitatorOutcome:
+    raw = command.args[0] if len(command.args) == 1 else ""
+    if not raw.isdigit():
+        return FacilitatorOutcome([text_view("fac.addfacilitator.usage")])
+    user_id = int(raw)
+    return FacilitatorOutcome(
+        [text_view("fac.addfacilitator.done", user_id=str(user_id))], [Promote(user_id)]
+    )
+
+
+_COMMANDS: dict[str, Callable[[FacilitatorSnapshot, Command], FacilitatorOutcome]] = {
+    "newworkshop": _new_workshop,
+    "workshops": _workshops,
+    "stats": _report(Report.STATS),
+    "export": _report(Report.EXPORT),
+    "addfacilitator": _add_facilitator,
+}
+
+
+def _button(snapshot: FacilitatorSnapshot, press: ButtonPress) -> FacilitatorOutcome:
+    parts = press.data.split(":")
+    workshop = snapshot.workshop
+    if len(parts) != 4 or workshop is None:
+        return FacilitatorOutcome(toast=Msg("stale_button"))
+    _, _, op, arg = parts
+    if op == "ok":
+        return FacilitatorOutcome([settings(workshop, snapshot)], replace_origin=True)
+    if op == "pk":
+        return FacilitatorOutcome([picker(workshop, snapshot)], replace_origin=True)
+    if op == "sc" and arg in SCOPE_PRESETS:
+        scope = snapshot.scopes[arg]
+        updated = _replace(workshop, scope=scope)
+        return _saved(snapshot, updated, UpdateWorkshop(workshop.id, scope=scope))
+    if op == "tg" and arg in snapshot.all_recommendations:
+        chosen = set(workshop.scope) ^ {arg}
+        if not chosen:
+            return FacilitatorOutcome(toast=Msg("fac.pick.keep_one"))
+        scope = tuple(rec for rec in snapshot.all_recommendations if rec in chosen)
+        updated = _replace(workshop, scope=scope)
+        outcome = _saved(snapshot, updated, UpdateWorkshop(workshop.id, scope=scope))
+        outcome.views = [picker(updated, snapshot)]
+        return outcome
+    if op == "ln" and (arg == "all" or arg in snapshot.languages):
+        languages = snapshot.languages if arg == "all" else (arg,)
+        updated = _replace(workshop, languages=languages)
+        return _saved(snapshot, updated, UpdateWorkshop(workshop.id, languages=languages))
+    if op == "op" and arg in ("0", "1"):
+        is_open = arg == "1"
+        updated = _replace(workshop, is_open=is_open)
+        return _saved(snapshot, updated, UpdateWorkshop(workshop.id, is_open=is_open))
+    return FacilitatorOutcome(toast=Msg("stale_button"))
+
+
+def _replace(workshop: WorkshopInfo, **changes: object) -> WorkshopInfo:
+    from dataclasses import replace
+
+    return replace(workshop, **changes)  # type: ignore[arg-type]
+
+
+def _saved(
+    snapshot: FacilitatorSnapshot, updated: WorkshopInfo, change: UpdateWorkshop
+) -> FacilitatorOutcome:
+    return FacilitatorOutcome(
+        [settings(updated, snapshot)], [change], toast=Msg("fac.saved"), replace_origin=True
+    )

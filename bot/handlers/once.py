@@ -1,0 +1,44 @@
+"""Run an update's work in one transaction, at most once per update_id.
+
+Telegram re-delivers updates after a crash; the update id is recorded in the same transaction
+as the state change, so a re-delivered update finds it and does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+
+from bot.services import Services
+from storage.models import ProcessedUpdate
+from storage.repositories import facilitators, updates
+
+T = TypeVar("T")
+
+
+async def run_once(
+    services: Services, update: Update, work: Callable[[AsyncSession], Awaitable[T]]
+) -> T | None:
+    """The work's result, or None when this update was already processed."""
+    sessions = services.session_factory()
+    try:
+        async with sessions() as session, session.begin():
+            if not await updates.claim(session, update.update_id, services.clock()):
+                return None
+            return await work(session)
+    except IntegrityError:
+        # Two deliveries raced to claim the id; the loser must not repeat the work.
+        async with sessions() as session:
+            if await session.get(ProcessedUpdate, update.update_id) is None:
+                raise
+        return None
+
+
+async def is_facilitator(services: Services, session: AsyncSession, user_id: int) -> bool:
+    if user_id in services.settings.facilitator_ids:
+        return True
+    return await facilitators.is_promoted(session, user_id)
