@@ -79,6 +79,11 @@ class Workshop(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The live event: when it starts (UTC) and the zone people read times in.
+    starts_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Brussels")
+    followup_days: Mapped[int] = mapped_column(Integer, default=7)
+    nudge_hours: Mapped[list[int]] = mapped_column(JSON, default=lambda: [24, 72])
 
     participants: Mapped[list[Participant]] = relationship(
         back_populates="workshop", cascade="all, delete-orphan", passive_deletes=True
@@ -96,6 +101,8 @@ class Person(Base):
         ForeignKey("workshops.id", ondelete="SET NULL"), nullable=True
     )
     reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when Telegram answers 403 (the person blocked the bot): no more sends until they return.
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     participations: Mapped[list[Participant]] = relationship(
@@ -124,6 +131,7 @@ class Participant(Base):
     consented_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_active_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    nudges_sent: Mapped[int] = mapped_column(Integer, default=0)
 
     person: Mapped[Person] = relationship(back_populates="participations")
     workshop: Mapped[Workshop] = relationship(back_populates="participants")
@@ -171,6 +179,73 @@ class Facilitator(Base):
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     added_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScheduledJob(Base):
+    """Something the bot must send at a time: a reminder, a session prompt, a broadcast...
+
+    This table, not the timer library, is the source of truth: on start the bot reads what is
+    due from here, so nothing is lost or repeated across restarts.
+    """
+
+    __tablename__ = "scheduled_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(
+        ForeignKey("workshops.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Where to show live progress (a facilitator's chat and message), for broadcasts.
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="job", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Delivery(Base):
+    """The outbox: one row per job and recipient, written before anything is sent.
+
+    A crash mid-broadcast resumes from the rows still pending; the unique constraint makes a
+    second row for the same person and job impossible.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("job_id", "telegram_user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("scheduled_jobs.id", ondelete="CASCADE"), index=True
+    )
+    telegram_user_id: Mapped[int] = mapped_column(
+        ForeignKey("people.telegram_user_id", ondelete="CASCADE"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    job: Mapped[ScheduledJob] = relationship(back_populates="deliveries")
+
+
+class PendingInput(Base):
+    """A facilitator the bot is waiting for typed input from (the text of a broadcast)."""
+
+    __tablename__ = "pending_inputs"
+
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ProcessedUpdate(Base):
