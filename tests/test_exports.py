@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+import tempfile
 import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from openpyxl import load_workbook
 from sqlalchemy import insert, select, update
 
 from bot.exports import run as export_run
+from bot.exports import writers as export_writers
 from bot.exports.cells import neutralise
 from bot.exports.columns import RESPONSE_COLUMNS
 from bot.exports.run import (
@@ -246,6 +248,9 @@ async def test_xlsx_sheets_values_and_summary(
         for line in sheet.iter_rows():
             for cell in line:
                 assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+        assert sheet.freeze_panes == "A2"
+        last_column = sheet.cell(1, sheet.max_column).column_letter
+        assert sheet.auto_filter.ref == f"A1:{last_column}{sheet.max_row}"
 
     table = [list(line) for line in book["Responses"].iter_rows(values_only=True)]
     header = [str(name) for name in table[0]]
@@ -524,16 +529,62 @@ async def test_csv_writer_leaves_stream_open() -> None:
     assert buffer.getvalue().startswith(b"\xef\xbb\xbfworkshop_code,")
 
 
-async def test_failed_xlsx_removes_openpyxl_temporary_files(tmp_path: Path) -> None:
-    from openpyxl.worksheet._writer import ALL_TEMP_FILES
+@pytest.mark.parametrize("how", ["rows fail", "cancelled", "save fails"])
+async def test_failed_xlsx_removes_temporary_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    started = asyncio.Event()
 
     async def failing() -> AsyncIterator[ResponseRow]:
         for n in range(1, 6):
             yield _row(n)
-        raise RuntimeError("connection lost")
+        if how == "rows fail":
+            raise RuntimeError("connection lost")
+        if how == "cancelled":
+            started.set()
+            await asyncio.sleep(60)
 
-    before = list(ALL_TEMP_FILES)
-    with pytest.raises(RuntimeError):
-        await write_xlsx(failing(), [], tmp_path / "x.xlsx", scope=SCOPE)
-    assert list(ALL_TEMP_FILES) == before
+    # A missing directory makes the final save fail, after every row has been written.
+    out = tmp_path / ("missing" if how == "save fails" else "") / "x.xlsx"
+    task = asyncio.create_task(write_xlsx(failing(), [], out, scope=SCOPE))
+    if how == "cancelled":
+        await started.wait()
+        task.cancel()
+    with pytest.raises((RuntimeError, OSError, asyncio.CancelledError)):
+        await task
+    assert list(temp.iterdir()) == []
+    assert not out.exists()
+
+
+async def test_xlsx_refuses_more_rows_than_a_sheet_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_writers, "XLSX_MAX_ROWS", 4)  # the header and three answers
+
+    async def rows() -> AsyncIterator[ResponseRow]:
+        for n in range(1, 5):
+            yield _row(n)
+
+    with pytest.raises(ValueError, match="too many rows"):
+        await write_xlsx(rows(), [], tmp_path / "x.xlsx", scope=SCOPE)
     assert not (tmp_path / "x.xlsx").exists()
+
+
+async def test_xlsx_leaves_no_temporary_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+
+    async def rows() -> AsyncIterator[ResponseRow]:
+        for n in range(1, 6):
+            yield _row(n)
+
+    assert await write_xlsx(rows(), [], tmp_path / "x.xlsx", scope=SCOPE) == 5
+    assert list(temp.iterdir()) == []
+    book = load_workbook(tmp_path / "x.xlsx")
+    assert book.sheetnames == ["Responses", "Participants", "Summary"]

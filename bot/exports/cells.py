@@ -17,9 +17,8 @@ an analyst who loads it expects the answer exactly as given, not a spreadsheet w
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
-
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # The most characters one XLSX cell can hold; answers are far shorter (2,000), but be safe.
@@ -27,6 +26,12 @@ XLSX_MAX_TEXT = 32_767
 # Shown in place of control characters XML 1.0 cannot carry. Replaced, not removed: removing
 # one could bring a `=` to the front of the text after `neutralise` has looked at it.
 REPLACEMENT = "\ufffd"
+# The C0 control characters XML 1.0 cannot carry: all but tab, LF and CR (the same set
+# openpyxl refuses). XlsxWriter would store them as `_xHHHH_` escapes, which not every
+# reader turns back into the character, so they are replaced before they get there.
+ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Anything `xlsx_text` has to change after neutralising: most answers contain none of it.
+_XLSX_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\r]")
 
 
 def neutralise(value: str) -> str:
@@ -51,13 +56,14 @@ def naive_utc(value: datetime) -> datetime:
 
 
 def xlsx_text(value: str) -> str:
-    """A neutralised text that openpyxl accepts and that reads back as written.
+    """A neutralised text that an XLSX file can hold and that reads back as written.
 
-    Control characters other than tab and line breaks cannot be stored in XLSX (openpyxl
-    raises), and XML readers turn every CR and CRLF into LF, so we do that ourselves: the file
-    then holds exactly what Excel, LibreOffice and openpyxl will show.
+    Control characters other than tab and line breaks cannot be stored in XLSX XML, and XML
+    readers turn every CR and CRLF into LF, so we do that ourselves: the file then holds
+    exactly what Excel, LibreOffice and openpyxl will show.
     """
     text = neutralise(value)
-    text = ILLEGAL_CHARACTERS_RE.sub(REPLACEMENT, text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text[:XLSX_MAX_TEXT]
+    if _XLSX_UNSAFE.search(text) is not None:
+        text = ILLEGAL_CHARACTERS.sub(REPLACEMENT, text)
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text if len(text) <= XLSX_MAX_TEXT else text[:XLSX_MAX_TEXT]

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TypeVar
-
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from typing import Any, TypeVar
 
 from bot.exports.cells import iso_utc, naive_utc, neutralise, xlsx_text
 from bot.exports.columns import Column, Kind, Value
 
 RowT = TypeVar("RowT")
 JsonScalar = str | int | float | bool | None
-XlsxValue = Cell | int | float | bool | datetime | None
+# XlsxWriter ships no type information, so its worksheets and formats are `Any` to mypy.
+XlsxSheet = Any
+XlsxFormat = Any
 
 XLSX_DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 
@@ -43,22 +41,6 @@ def json_value(kind: Kind, value: Value) -> JsonScalar:
     return value
 
 
-def xlsx_cell(sheet: WriteOnlyWorksheet, kind: Kind, value: Value) -> XlsxValue:
-    """Text as an explicit string cell, dates as naive UTC with a readable format."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        cell = WriteOnlyCell(sheet, xlsx_text(value))
-        # openpyxl guesses "f" (formula) for text starting with "="; never let it guess.
-        cell.data_type = "s"
-        return cell
-    if isinstance(value, datetime):
-        cell = WriteOnlyCell(sheet, naive_utc(value))
-        cell.number_format = XLSX_DATETIME_FORMAT
-        return cell
-    return value
-
-
 def csv_row(columns: Sequence[Column[RowT]], row: RowT) -> list[str]:
     return [csv_cell(column.kind, column.get(row)) for column in columns]
 
@@ -68,10 +50,35 @@ def json_object(columns: Sequence[Column[RowT]], row: RowT) -> dict[str, JsonSca
 
 
 def xlsx_row(
-    sheet: WriteOnlyWorksheet, columns: Sequence[Column[RowT]], row: RowT
-) -> list[XlsxValue]:
-    return [xlsx_cell(sheet, column.kind, column.get(row)) for column in columns]
+    sheet: XlsxSheet,
+    row_index: int,
+    columns: Sequence[Column[RowT]],
+    row: RowT,
+    date_format: XlsxFormat,
+) -> None:
+    """Write `row` as sheet row `row_index` (zero-based; row 0 is the header).
+
+    Each cell is written with the `write_*` method of its type, so XlsxWriter never guesses:
+    text is always a string cell (never a formula, number or link, whatever it looks like),
+    dates are naive UTC with a readable format, and None is a blank, so nothing is written.
+    This is the innermost loop of a big export, hence the methods looked up once per row.
+    """
+    write_string = sheet.write_string
+    write_number = sheet.write_number
+    for col, column in enumerate(columns):
+        value = column.get(row)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            write_string(row_index, col, xlsx_text(value))
+        elif isinstance(value, datetime):
+            sheet.write_datetime(row_index, col, naive_utc(value), date_format)
+        elif isinstance(value, bool):  # before the numbers: a bool is an int to Python
+            sheet.write_boolean(row_index, col, value)
+        else:
+            write_number(row_index, col, value)
 
 
-def xlsx_header(sheet: WriteOnlyWorksheet, columns: Sequence[Column[RowT]]) -> list[XlsxValue]:
-    return [xlsx_cell(sheet, Kind.TEXT, column.spreadsheet_header) for column in columns]
+def xlsx_header(sheet: XlsxSheet, columns: Sequence[Column[RowT]]) -> None:
+    for col, column in enumerate(columns):
+        sheet.write_string(0, col, xlsx_text(column.spreadsheet_header))

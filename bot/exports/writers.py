@@ -13,29 +13,50 @@ import contextlib
 import csv
 import io
 import json
+import shutil
+import tempfile
 from collections.abc import AsyncIterable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, Generic, TypeVar
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from xlsxwriter import Workbook
+from xlsxwriter.exceptions import FileCreateError
 
 from bot.exports.columns import PARTICIPANT_COLUMNS, RESPONSE_COLUMNS, Column
-from bot.exports.render import csv_row, json_object, xlsx_header, xlsx_row
+from bot.exports.render import (
+    XLSX_DATETIME_FORMAT,
+    XlsxFormat,
+    csv_row,
+    json_object,
+    xlsx_header,
+    xlsx_row,
+)
 from bot.exports.summary import SUMMARY_COLUMNS, summary_lines
 from bot.flows.stats import StatsAccumulator
 from storage.repositories.responses import ParticipantRow, ResponseRow
 
+RowT = TypeVar("RowT")
 OnRow = Callable[[], None]
 # Rows are formatted synchronously, and the database stream only gives the event loop back
-# once per fetched batch (1,000 rows, about half a second of XLSX work). Yielding every
+# once per fetched batch (1,000 rows, about a fifth of a second of XLSX work). Yielding every
 # YIELD_EVERY rows keeps the bot answering participants while a big export runs.
 YIELD_EVERY = 100
 
 RESPONSES_SHEET = "Responses"
 PARTICIPANTS_SHEET = "Participants"
 SUMMARY_SHEET = "Summary"
+# The most rows an Excel sheet can hold, header included. XlsxWriter silently ignores cells
+# past it, so a sheet that would overflow is an error rather than a short export.
+XLSX_MAX_ROWS = 1_048_576
+# Strings are always written with `write_string` and are never formulas, links or numbers;
+# these options say so again for any other write. `constant_memory` streams each sheet's rows
+# to a temporary file, one row in memory at a time, which requires writing rows in order.
+XLSX_OPTIONS: dict[str, Any] = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+}
 
 
 async def write_csv(
@@ -98,24 +119,36 @@ async def write_json(
     return count
 
 
-def _new_sheet(
-    workbook: Workbook, title: str, columns: Sequence[Column[Any]]
-) -> WriteOnlyWorksheet:
-    """A sheet with widths, a frozen header row and its header; all must precede other rows."""
-    sheet = cast(WriteOnlyWorksheet, workbook.create_sheet(title))
-    # Worksheet._setup gives write-only sheets `column_dimensions`; the stubs omit it.
-    dimensions = cast(Any, sheet).column_dimensions
-    for index, column in enumerate(columns, start=1):
-        dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "A2"
-    sheet.append(xlsx_header(sheet, columns))
-    return sheet
+class _Sheet(Generic[RowT]):
+    """One worksheet being streamed: column widths, a frozen header row, and filter buttons
+    over however many rows were written."""
 
+    def __init__(
+        self,
+        workbook: Any,
+        title: str,
+        columns: Sequence[Column[RowT]],
+        date_format: XlsxFormat,
+    ) -> None:
+        self.title = title
+        self.columns = columns
+        self.rows = 0
+        self._date_format = date_format
+        self._sheet = workbook.add_worksheet(title)
+        for index, column in enumerate(columns):
+            self._sheet.set_column(index, index, column.width)
+        self._sheet.freeze_panes(1, 0)
+        xlsx_header(self._sheet, columns)
 
-def _add_filter(sheet: WriteOnlyWorksheet, columns: Sequence[Column[Any]], rows: int) -> None:
-    """Filter buttons on the header, so facilitators can pick a role or a question at once."""
-    # Write-only sheets get `auto_filter` from Worksheet._setup; the stubs do not declare it.
-    cast(Any, sheet).auto_filter.ref = f"A1:{get_column_letter(len(columns))}{rows + 1}"
+    def append(self, row: RowT) -> None:
+        if self.rows + 1 >= XLSX_MAX_ROWS:
+            raise ValueError(f"too many rows for one Excel sheet ({self.title})")
+        self.rows += 1
+        xlsx_row(self._sheet, self.rows, self.columns, row, self._date_format)
+
+    def add_filter(self) -> None:
+        """Filter buttons on the header, so facilitators can pick a role or a question at once."""
+        self._sheet.autofilter(0, 0, self.rows, len(self.columns) - 1)
 
 
 async def write_xlsx(
@@ -128,27 +161,37 @@ async def write_xlsx(
 ) -> int:
     """Sheets "Responses", "Participants" and "Summary", in one pass over the answers.
 
-    openpyxl's write-only mode streams each sheet to a temporary file, so memory stays flat;
-    the summary statistics are accumulated as the responses go past and written at the end.
+    XlsxWriter's constant-memory mode streams each sheet to a temporary file, so memory stays
+    flat; the summary statistics are accumulated as the responses go past and written at the
+    end. Nothing is written to `out_path` before the final save.
+
+    The temporary files live in a directory of this export's own, removed whatever happens:
+    XlsxWriter deletes them only when a save succeeds, and the bot runs for weeks, so each
+    failed or cancelled export would otherwise leave up to tens of megabytes behind.
     """
-    workbook = Workbook(write_only=True)
+    tmpdir = tempfile.mkdtemp(prefix="codesign-xlsx-")
     try:
-        count = await _fill_workbook(workbook, rows, participants, scope, on_row)
-        await _save(workbook, out_path)
-    except BaseException:
-        _discard(workbook)
-        raise
+        workbook = Workbook(out_path, {**XLSX_OPTIONS, "tmpdir": tmpdir})
+        try:
+            count = await _fill_workbook(workbook, rows, participants, scope, on_row)
+            await _save(workbook)
+        except BaseException:
+            _close_sheets(workbook)
+            raise
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
     return count
 
 
-async def _save(workbook: Workbook, out_path: Path) -> None:
+async def _save(workbook: Any) -> None:
     """Save in a thread: zipping the sheets is seconds of blocking I/O for a big workshop,
     which must not freeze the bot's event loop.
 
     If the export is cancelled meanwhile, wait for the thread before giving up: otherwise the
-    caller's cleanup could delete the file while the thread is still creating it.
+    caller's cleanup could delete the file (and the temporary files) while the thread is still
+    using them.
     """
-    saving = asyncio.ensure_future(asyncio.to_thread(workbook.save, out_path))
+    saving = asyncio.ensure_future(asyncio.to_thread(_close_workbook, workbook))
     try:
         await asyncio.shield(saving)
     except asyncio.CancelledError:
@@ -157,54 +200,56 @@ async def _save(workbook: Workbook, out_path: Path) -> None:
         raise
 
 
+def _close_workbook(workbook: Any) -> None:
+    """Write the file. XlsxWriter wraps an OSError (disk full, a missing directory) in its
+    own exception; raise the OSError itself, as the CSV and JSON writers would."""
+    try:
+        workbook.close()
+    except FileCreateError as error:
+        original = error.args[0] if error.args else None
+        if isinstance(original, OSError):
+            raise original from None
+        raise
+
+
 async def _fill_workbook(
-    workbook: Workbook,
+    workbook: Any,
     rows: AsyncIterable[ResponseRow],
     participants: Sequence[ParticipantRow],
     scope: Sequence[str],
     on_row: OnRow | None,
 ) -> int:
-    responses = _new_sheet(workbook, RESPONSES_SHEET, RESPONSE_COLUMNS)
-    people = _new_sheet(workbook, PARTICIPANTS_SHEET, PARTICIPANT_COLUMNS)
-    summary = _new_sheet(workbook, SUMMARY_SHEET, SUMMARY_COLUMNS)
+    date_format = workbook.add_format({"num_format": XLSX_DATETIME_FORMAT})
+    # constant_memory writes each sheet in row order, but sheets may be filled in any order.
+    responses = _Sheet(workbook, RESPONSES_SHEET, RESPONSE_COLUMNS, date_format)
+    people = _Sheet(workbook, PARTICIPANTS_SHEET, PARTICIPANT_COLUMNS, date_format)
+    summary = _Sheet(workbook, SUMMARY_SHEET, SUMMARY_COLUMNS, date_format)
 
     stats = StatsAccumulator(scope)
     for participant in participants:
         stats.add_participant(participant.role)
-        people.append(xlsx_row(people, PARTICIPANT_COLUMNS, participant))
-    _add_filter(people, PARTICIPANT_COLUMNS, len(participants))
+        people.append(participant)
+    people.add_filter()
 
     count = 0
     async for row in rows:
         stats.add(row)
-        responses.append(xlsx_row(responses, RESPONSE_COLUMNS, row))
+        responses.append(row)
         count += 1
         await _written(count, on_row)
-    _add_filter(responses, RESPONSE_COLUMNS, count)
+    responses.add_filter()
 
-    lines = 0
     for line in summary_lines(stats.result()):
-        summary.append(xlsx_row(summary, SUMMARY_COLUMNS, line))
-        lines += 1
-    _add_filter(summary, SUMMARY_COLUMNS, lines)
+        summary.append(line)
+    summary.add_filter()
     return count
 
 
-def _discard(workbook: Workbook) -> None:
-    """Delete the sheets' temporary files after a failed export.
+def _close_sheets(workbook: Any) -> None:
+    """Close the sheets' temporary row files after a failed export, before they are deleted.
 
-    openpyxl removes a write-only sheet's temporary file when the workbook is saved, or else
-    at interpreter exit; the bot runs for weeks, so each failed export would leave up to tens
-    of megabytes in the temp directory until then.
+    `_opt_close` is what XlsxWriter's own `close` calls for this; it is safe to call twice.
     """
-    for sheet in workbook.worksheets:
-        writer = getattr(sheet, "_writer", None)
-        if writer is None:
-            continue
-        # Close first (ends the XML and the file), or the sheet's row generator would try to
-        # write to a closed file when it is garbage-collected. Either step may already have
-        # happened in a save that failed half-way.
+    for sheet in workbook.worksheets():
         with contextlib.suppress(Exception):
-            cast(WriteOnlyWorksheet, sheet).close()
-        with contextlib.suppress(Exception):
-            writer.cleanup()
+            sheet._opt_close()
