@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     default_workshop_title: str = "AI in Social Services"
     log_level: str = "INFO"
+    # Messages per second across all chats (Telegram allows about 30); 0 turns the limiter off.
+    telegram_rate_limit: float = 29.0
+    # How often the scheduler looks for due reminders, prompts and broadcasts; 0 turns it off.
+    scheduler_interval_seconds: float = 20.0
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -25,6 +25,7 @@ from bot.flows.state import (
     ParticipantInfo,
     SaveAnswer,
     SetLanguage,
+    SetReminders,
     SetRole,
     Snapshot,
     SwitchWorkshop,
@@ -83,17 +84,17 @@ def _position(raw: str | None, scope: tuple[str, ...]) -> Position | None:
     return position
 
 
-async def participant_info(session: AsyncSession, participant: Participant) -> ParticipantInfo:
+async def participant_info(
+    session: AsyncSession, participant: Participant, person: Person | None = None
+) -> ParticipantInfo:
     workshop = await workshops.get(session, participant.workshop_id)
     assert workshop is not None
     info = workshop_info(workshop)
-    rows = await answers.for_participant(session, participant.id)
-    stored = {
-        (row.recommendation_id, Question(row.question)): AnswerInfo(
-            row.value, row.skipped, row.voice_duration
+    rounds: dict[int, dict[tuple[str, Question], AnswerInfo]] = {1: {}, 2: {}}
+    for row in await answers.for_participant(session, participant.id, round=None):
+        rounds.setdefault(row.round, {})[(row.recommendation_id, Question(row.question))] = (
+            AnswerInfo(row.value, row.skipped, row.voice_duration)
         )
-        for row in rows
-    }
     return ParticipantInfo(
         workshop=info,
         role=participant.role,
@@ -101,7 +102,9 @@ async def participant_info(session: AsyncSession, participant: Participant) -> P
         position=_position(participant.position, info.scope) or ROLE,
         return_to=_position(participant.return_to, info.scope),
         finished=participant.finished_at is not None,
-        answers=stored,
+        answers=rounds[1],
+        followup=rounds[2],
+        reminders_enabled=person.reminders_enabled if person else True,
     )
 
 
@@ -130,10 +133,14 @@ async def load(
     snapshot = Snapshot(
         telegram_language=telegram_language,
         person_language=person.language if person else None,
-        participant=await participant_info(session, participant) if participant else None,
+        participant=(
+            await participant_info(session, participant, person) if participant else None
+        ),
         target=workshop_info(target) if target else None,
         target_participant=(
-            await participant_info(session, target_participant) if target_participant else None
+            await participant_info(session, target_participant, person)
+            if target_participant
+            else None
         ),
         target_code=code,
         available_languages=languages,
@@ -153,6 +160,8 @@ async def apply(
     """Write every change of one outcome; the caller commits them together."""
     person, participant = loaded.person, loaded.participant
     applied = Applied([], [])
+    if person is not None and person.unreachable:
+        person.unreachable = False  # they wrote to us, so they unblocked the bot
     for change in changes:
         if isinstance(change, Join):
             person = await people.upsert_person(session, user_id, language=change.language)
@@ -173,6 +182,9 @@ async def apply(
         elif isinstance(change, SetLanguage):
             assert person is not None
             person.language = change.language
+        elif isinstance(change, SetReminders):
+            assert person is not None
+            person.reminders_enabled = change.enabled
         elif isinstance(change, Forget):
             applied.files_to_delete += await people.voice_paths(session, user_id)
             await people.delete_everything(session, user_id)
@@ -197,12 +209,13 @@ async def apply(
                     voice_file_id=change.voice_file_id,
                     voice_duration=change.voice_duration,
                     now=now,
+                    round=change.round,
                 )
                 if saved.replaced_voice_path:
                     applied.files_to_delete.append(saved.replaced_voice_path)
                 if change.voice_file_id is not None and saved.answer.voice_path is None:
                     path = voice_files.relative_path(
-                        participant.pseudonym, change.rec, change.question.value, 1
+                        participant.pseudonym, change.rec, change.question.value, change.round
                     )
                     applied.voice_to_fetch.append(
                         VoiceFetch(saved.answer.id, change.voice_file_id, path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -13,6 +13,9 @@ from bot.config import Settings
 from bot.flows.catalogue import Catalogue
 from bot.rendering import Renderer
 from storage.engine import SessionFactory
+
+if TYPE_CHECKING:
+    from bot.scheduling.scheduler import Scheduler
 
 SERVICES_KEY = "services"
 Clock = Callable[[], datetime]
@@ -30,6 +33,8 @@ class Services:
     clock: Clock = utc_now
     engine: AsyncEngine | None = None
     sessions: SessionFactory | None = field(default=None)
+    # Created once the bot exists (post_init); None in desk commands.
+    scheduler: Scheduler | None = None
 
     def session_factory(self) -> SessionFactory:
         if self.sessions is None:

@@ -27,6 +27,7 @@ class Verb(StrEnum):
     EDIT = "edit"  # edit:<recommendation id>
     SUBMIT = "done"  # done
     FORGET = "forget"  # forget:yes|no
+    FOLLOWUP = "fu"  # fu: start the follow-up round
 
 
 @dataclass(frozen=True)

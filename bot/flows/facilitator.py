@@ -17,6 +17,8 @@ from bot.flows.state import ButtonPress, Command, WorkshopInfo
 from bot.flows.views import Button, CatalogueText, Lines, Literal, Msg, Part, View, text_view
 
 COMMANDS = ("newworkshop", "workshops", "stats", "export", "addfacilitator")
+# Handled by bot.handlers.scheduling, listed here so /help shows every facilitator command.
+HELP_COMMANDS = (*COMMANDS, "schedule", "scheduled", "broadcast")
 CALLBACK_PREFIX = "fw"
 MAX_TITLE_CHARS = 120
 SCOPE_PRESETS = ("headline", "detailed")

@@ -15,13 +15,16 @@ from bot.flows.callbacks import Callback, Verb, decode
 from bot.flows.catalogue import ROLES
 from bot.flows.parsing import NOT_SURE, PRIORITY_VALUES, is_skip, parse_priority, parse_role
 from bot.flows.positions import (
+    DONE,
     REVIEW,
     ROLE,
     ROLE_OTHER,
     Position,
     Question,
     Step,
+    next_followup,
     next_position,
+    previous_followup,
     previous_position,
 )
 from bot.flows.state import (
@@ -40,6 +43,7 @@ from bot.flows.state import (
     ParticipantInfo,
     SaveAnswer,
     SetLanguage,
+    SetReminders,
     SetRole,
     Snapshot,
     SwitchWorkshop,
@@ -50,7 +54,7 @@ from bot.flows.views import Literal, Msg, View, text_view
 
 MAX_ANSWER_CHARS = 2000
 MAX_ROLE_OTHER_CHARS = 100
-FREE_TEXT_QUESTIONS = (Question.NEEDS, Question.CONCERNS)
+FREE_TEXT_QUESTIONS = (Question.NEEDS, Question.CONCERNS, Question.ADDITION)
 
 
 def choose_language(snapshot: Snapshot) -> str:
@@ -151,6 +155,22 @@ def _review(snapshot: Snapshot, command: Command, language: str) -> Outcome:
     return Outcome(language, [screens.review(snapshot.participant)])
 
 
+def _reminders(snapshot: Snapshot, command: Command, language: str) -> Outcome:
+    participant = snapshot.participant
+    if participant is None:
+        return Outcome(language, [screens.not_joined()])
+    wanted = command.args[0].lower() if command.args else ""
+    if wanted not in ("on", "off"):
+        notice = Msg("reminders.usage")
+        return Outcome(language, [screens.reminders(participant.reminders_enabled, notice)])
+    enabled = wanted == "on"
+    return Outcome(
+        language,
+        [screens.reminders(enabled, Msg("reminders.saved"))],
+        [SetReminders(enabled)],
+    )
+
+
 def _my_data(snapshot: Snapshot, command: Command, language: str) -> Outcome:
     return Outcome(language, actions=[Action.SEND_MY_DATA])
 
@@ -165,6 +185,7 @@ _COMMANDS: dict[str, CommandHandler] = {
     "language": _language,
     "role": _role,
     "review": _review,
+    "reminders": _reminders,
     "mydata": _my_data,
     "forget": _forget,
 }
@@ -287,10 +308,9 @@ def _priority(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     value = NOT_SURE if raw == "u" else raw
     if position.question is not Question.PRIORITY or value not in PRIORITY_VALUES:
         return _stale(language)
-    assert value is not None
-    outcome = _save_and_advance(
-        participant, position, SaveAnswer(position.rec or "", position.question, value), language
-    )
+    assert value is not None and position.rec is not None
+    save = SaveAnswer(position.rec, position.question, value, round=position.round)
+    outcome = _save_and_advance(participant, position, save, language)
     outcome.toast = Msg("answer.saved_short")
     outcome.clear_origin_keyboard = True
     return outcome
@@ -311,7 +331,10 @@ def _back(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     if isinstance(found, Outcome):
         return found
     participant, position = found
-    target = previous_position(position, participant.workshop.scope)
+    if position.step is Step.FOLLOWUP:
+        target = previous_followup(position, participant.followup_scope())
+    else:
+        target = previous_position(position, participant.workshop.scope)
     updated = replace(participant, position=target)
     return Outcome(
         language,
@@ -333,6 +356,8 @@ def _more(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     if isinstance(found, Outcome):
         return found
     participant, position = found
+    if position.step is not Step.QUESTION:
+        return _stale(language)
     view = screens.question(participant, position, expanded=True)
     return Outcome(language, [view], replace_origin=True)
 
@@ -388,6 +413,27 @@ def _submit(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     return Outcome(language, views, changes, clear_origin_keyboard=True)
 
 
+def _start_followup(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    participant = snapshot.participant
+    if participant is None:
+        return _stale(language)
+    if not participant.workshop.is_active:
+        return Outcome(language, [text_view("workshop.ended")])
+    if participant.position.step is Step.FOLLOWUP:
+        return _resume_view(participant, language, welcome_back=False)
+    scope = participant.followup_scope()
+    if not scope:
+        return Outcome(language, [text_view("followup.nothing")], clear_origin_keyboard=True)
+    target = Position.followup_at(scope[0], Question.PRIORITY)
+    updated = replace(participant, position=target, return_to=participant.position)
+    return Outcome(
+        language,
+        [screens.current_step(updated, Msg("followup.intro"))],
+        [Move(target, participant.position)],
+        clear_origin_keyboard=True,
+    )
+
+
 def _forget_answer(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     if pressed.arg(0) == "yes":
         return Outcome(
@@ -411,6 +457,7 @@ _BUTTONS: dict[Verb, ButtonHandler] = {
     Verb.EDIT: _edit,
     Verb.SUBMIT: _submit,
     Verb.FORGET: _forget_answer,
+    Verb.FOLLOWUP: _start_followup,
 }
 
 # ---- typed and recorded input --------------------------------------------------------------
@@ -438,7 +485,7 @@ def _on_text(participant: ParticipantInfo, raw: str, language: str) -> Outcome:
             [screens.current_step(updated, Msg("role.other_saved"))],
             [SetRole("other", text), Move(target, None)],
         )
-    if position.step is Step.QUESTION:
+    if position.asks:
         assert position.rec is not None and position.question is not None
         if is_skip(text):
             return _skip_or_keep(participant, position, language)
@@ -446,7 +493,7 @@ def _on_text(participant: ParticipantInfo, raw: str, language: str) -> Outcome:
             value = parse_priority(text)
             if value is None:
                 return _again(participant, language, "priority.use_buttons")
-            save = SaveAnswer(position.rec, position.question, value)
+            save = SaveAnswer(position.rec, position.question, value, round=position.round)
             return _save_and_advance(participant, position, save, language)
         if not text:
             return Outcome(language, [text_view("answer.empty")])
@@ -455,7 +502,7 @@ def _on_text(participant: ParticipantInfo, raw: str, language: str) -> Outcome:
                 language,
                 [text_view("answer.too_long", length=len(text), limit=MAX_ANSWER_CHARS)],
             )
-        save = SaveAnswer(position.rec, position.question, text)
+        save = SaveAnswer(position.rec, position.question, text, round=position.round)
         return _save_and_advance(participant, position, save, language, Msg("answer.saved"))
     if position.step is Step.REVIEW:
         return _again(participant, language, "review.use_buttons")
@@ -464,7 +511,7 @@ def _on_text(participant: ParticipantInfo, raw: str, language: str) -> Outcome:
 
 def _on_voice(participant: ParticipantInfo, voice: VoiceInput, language: str) -> Outcome:
     position = participant.position
-    if position.step is Step.QUESTION and position.question in FREE_TEXT_QUESTIONS:
+    if position.asks and position.question in FREE_TEXT_QUESTIONS:
         assert position.rec is not None and position.question is not None
         save = SaveAnswer(
             position.rec,
@@ -472,6 +519,7 @@ def _on_voice(participant: ParticipantInfo, voice: VoiceInput, language: str) ->
             None,
             voice_file_id=voice.file_id,
             voice_duration=voice.duration,
+            round=position.round,
         )
         return _save_and_advance(participant, position, save, language, Msg("answer.voice_saved"))
     return _again(participant, language, "voice.not_here")
@@ -479,7 +527,7 @@ def _on_voice(participant: ParticipantInfo, voice: VoiceInput, language: str) ->
 
 def _on_other(participant: ParticipantInfo, other: OtherInput, language: str) -> Outcome:
     position = participant.position
-    if position.step is Step.QUESTION and position.question in FREE_TEXT_QUESTIONS:
+    if position.asks and position.question in FREE_TEXT_QUESTIONS:
         return Outcome(language, [text_view("other.free_text")])
     return _again(participant, language, "other.use_buttons")
 
@@ -504,10 +552,16 @@ def _resume_view(participant: ParticipantInfo, language: str, *, welcome_back: b
 def _skip_or_keep(participant: ParticipantInfo, position: Position, language: str) -> Outcome:
     """Skipping a question that already has an answer keeps that answer: nothing is lost."""
     assert position.rec is not None and position.question is not None
-    existing = participant.answers.get((position.rec, position.question))
+    key = (position.rec, position.question)
+    existing = participant.answers_in(position.round).get(key)
     if existing is not None and not existing.skipped:
         return _save_and_advance(participant, position, None, language)
-    save = SaveAnswer(position.rec, position.question, None, skipped=True)
+    first = participant.answers.get(key)
+    if position.round == 2 and first is not None and not first.skipped:
+        # "Keep my answer" in the follow-up: the first priority still stands, say so in round 2.
+        kept = SaveAnswer(position.rec, position.question, first.value, round=2)
+        return _save_and_advance(participant, position, kept, language)
+    save = SaveAnswer(position.rec, position.question, None, skipped=True, round=position.round)
     return _save_and_advance(participant, position, save, language)
 
 
@@ -518,18 +572,29 @@ def _save_and_advance(
     language: str,
     notice: Msg | None = None,
 ) -> Outcome:
-    scope = participant.workshop.scope
-    target = next_position(position, scope)
     return_to = participant.return_to
-    if position.question is Question.CONCERNS and return_to is not None:
-        target, return_to = return_to, None
+    if position.step is Step.FOLLOWUP:
+        following = next_followup(position, participant.followup_scope())
+        if following is None:
+            target, return_to = return_to or DONE, None
+            notice = Msg("followup.thanks")
+        else:
+            target = following
+    else:
+        target = next_position(position, participant.workshop.scope)
+        if position.question is Question.CONCERNS and return_to is not None:
+            target, return_to = return_to, None
     answers = dict(participant.answers)
+    followup = dict(participant.followup)
     changes: list[Change] = []
     if save is not None:
         changes.append(save)
-        answers[(save.rec, save.question)] = AnswerInfo(
+        stored = followup if save.round == 2 else answers
+        stored[(save.rec, save.question)] = AnswerInfo(
             save.value, save.skipped, save.voice_duration
         )
     changes.append(Move(target, return_to))
-    updated = replace(participant, position=target, return_to=return_to, answers=answers)
+    updated = replace(
+        participant, position=target, return_to=return_to, answers=answers, followup=followup
+    )
     return Outcome(language, [screens.current_step(updated, notice)], changes)

@@ -14,6 +14,8 @@ class Question(StrEnum):
     PRIORITY = "priority"
     NEEDS = "needs"
     CONCERNS = "concerns"
+    # Follow-up round only: anything to add after seeing what the group said.
+    ADDITION = "addition"
 
     @property
     def short(self) -> str:
@@ -21,7 +23,13 @@ class Question(StrEnum):
 
 
 QUESTIONS: tuple[Question, ...] = (Question.PRIORITY, Question.NEEDS, Question.CONCERNS)
-_SHORT = {Question.PRIORITY: "pr", Question.NEEDS: "nd", Question.CONCERNS: "cn"}
+FOLLOWUP_QUESTIONS: tuple[Question, ...] = (Question.PRIORITY, Question.ADDITION)
+_SHORT = {
+    Question.PRIORITY: "pr",
+    Question.NEEDS: "nd",
+    Question.CONCERNS: "cn",
+    Question.ADDITION: "ad",
+}
 _FROM_SHORT = {short: question for question, short in _SHORT.items()}
 
 
@@ -29,6 +37,7 @@ class Step(StrEnum):
     ROLE = "role"
     ROLE_OTHER = "role_other"
     QUESTION = "q"
+    FOLLOWUP = "f"
     REVIEW = "review"
     DONE = "done"
 
@@ -39,30 +48,45 @@ class Position:
     rec: str | None = None
     question: Question | None = None
 
+    @property
+    def asks(self) -> bool:
+        """A position that asks a question about a recommendation (either round)."""
+        return self.step in (Step.QUESTION, Step.FOLLOWUP)
+
+    @property
+    def round(self) -> int:
+        return 2 if self.step is Step.FOLLOWUP else 1
+
     def encode(self) -> str:
-        if self.step is Step.QUESTION:
+        if self.asks:
             assert self.rec is not None and self.question is not None
-            return f"q.{self.rec}.{self.question.short}"
+            return f"{self.step.value}.{self.rec}.{self.question.short}"
         return self.step.value
 
     @classmethod
     def decode(cls, raw: str) -> Position:
-        if raw.startswith("q."):
-            parts = raw.split(".")
-            if len(parts) != 3 or parts[2] not in _FROM_SHORT or not parts[1]:
+        parts = raw.split(".")
+        if parts[0] in (Step.QUESTION.value, Step.FOLLOWUP.value):
+            step = Step(parts[0])
+            allowed = QUESTIONS if step is Step.QUESTION else FOLLOWUP_QUESTIONS
+            if len(parts) != 3 or not parts[1] or _FROM_SHORT.get(parts[2]) not in allowed:
                 raise ValueError(f"bad position {raw!r}")
-            return cls(Step.QUESTION, parts[1], _FROM_SHORT[parts[2]])
+            return cls(step, parts[1], _FROM_SHORT[parts[2]])
         try:
             step = Step(raw)
         except ValueError:
             raise ValueError(f"bad position {raw!r}") from None
-        if step is Step.QUESTION:
+        if step in (Step.QUESTION, Step.FOLLOWUP):
             raise ValueError(f"bad position {raw!r}")
         return cls(step)
 
     @classmethod
     def question_at(cls, rec: str, question: Question) -> Position:
         return cls(Step.QUESTION, rec, question)
+
+    @classmethod
+    def followup_at(cls, rec: str, question: Question) -> Position:
+        return cls(Step.FOLLOWUP, rec, question)
 
 
 ROLE = Position(Step.ROLE)
@@ -71,33 +95,45 @@ REVIEW = Position(Step.REVIEW)
 DONE = Position(Step.DONE)
 
 
+def _questions_of(step: Step) -> tuple[Question, ...]:
+    return FOLLOWUP_QUESTIONS if step is Step.FOLLOWUP else QUESTIONS
+
+
+def _walk(position: Position, scope: tuple[str, ...], step: int) -> Position | None:
+    """One question forward (+1) or back (-1) through recommendations × questions of the
+    same round; None past either end."""
+    assert position.rec is not None and position.question is not None
+    questions = _questions_of(position.step)
+    flat = [(rec, question) for rec in scope for question in questions]
+    index = flat.index((position.rec, position.question)) + step
+    if not 0 <= index < len(flat):
+        return None
+    rec, question = flat[index]
+    return Position(position.step, rec, question)
+
+
 def next_position(position: Position, scope: tuple[str, ...]) -> Position:
     """The position after answering (or skipping) the current one."""
     if position.step in (Step.ROLE, Step.ROLE_OTHER):
         return Position.question_at(scope[0], Question.PRIORITY)
     if position.step is Step.QUESTION:
-        assert position.rec is not None and position.question is not None
-        index = QUESTIONS.index(position.question)
-        if index + 1 < len(QUESTIONS):
-            return Position.question_at(position.rec, QUESTIONS[index + 1])
-        rec_index = scope.index(position.rec)
-        if rec_index + 1 < len(scope):
-            return Position.question_at(scope[rec_index + 1], Question.PRIORITY)
-        return REVIEW
+        return _walk(position, scope, +1) or REVIEW
     return position
 
 
 def previous_position(position: Position, scope: tuple[str, ...]) -> Position:
     """The position 'Back' leads to: the previous question, or the role from the first one."""
     if position.step is Step.QUESTION:
-        assert position.rec is not None and position.question is not None
-        index = QUESTIONS.index(position.question)
-        if index > 0:
-            return Position.question_at(position.rec, QUESTIONS[index - 1])
-        rec_index = scope.index(position.rec)
-        if rec_index > 0:
-            return Position.question_at(scope[rec_index - 1], Question.CONCERNS)
-        return ROLE
+        return _walk(position, scope, -1) or ROLE
     if position.step is Step.REVIEW:
         return Position.question_at(scope[-1], Question.CONCERNS)
     return position
+
+
+def next_followup(position: Position, scope: tuple[str, ...]) -> Position | None:
+    """The next follow-up question, or None after the last one (then the round is over)."""
+    return _walk(position, scope, +1)
+
+
+def previous_followup(position: Position, scope: tuple[str, ...]) -> Position:
+    return _walk(position, scope, -1) or position

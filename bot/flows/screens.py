@@ -14,7 +14,7 @@ from bot.flows.state import AnswerInfo, ParticipantInfo, WorkshopInfo
 from bot.flows.views import Button, CatalogueText, Lines, Literal, Msg, Part, View, text_view
 
 PREVIEW_CHARS = 150
-HELP_COMMANDS = ("start", "help", "review", "language", "role", "mydata", "forget")
+HELP_COMMANDS = ("start", "help", "review", "language", "role", "reminders", "mydata", "forget")
 
 
 def language_buttons(
@@ -73,9 +73,11 @@ def _heading(participant: ParticipantInfo, rec: str) -> Msg:
     )
 
 
-def _navigation(position: Position, existing: AnswerInfo | None) -> tuple[Button, ...]:
+def _navigation(
+    position: Position, existing: AnswerInfo | None, *, keep: bool = False
+) -> tuple[Button, ...]:
     pos = position.encode()
-    keep = existing is not None and not existing.skipped
+    keep = keep or (existing is not None and not existing.skipped)
     return (
         Button(Msg("button.back"), callback(Verb.BACK, pos)),
         Button(Msg("button.keep" if keep else "button.skip"), callback(Verb.SKIP, pos)),
@@ -122,6 +124,46 @@ def question(
         blocks.append(Msg("question.current_answer", {"answer": answer_text(kind, existing)}))
     keyboard.append(_navigation(position, existing))
     return View(tuple(blocks), tuple(keyboard))
+
+
+def followup_question(participant: ParticipantInfo, position: Position) -> View:
+    """Round two: the first answer, then a chance to change it or add something."""
+    assert position.rec is not None and position.question is not None
+    rec, kind = position.rec, position.question
+    scope = participant.followup_scope()
+    pos = position.encode()
+    blocks: list[Part] = [
+        Msg(
+            "followup.heading",
+            {"n": scope.index(rec) + 1, "total": len(scope), "title": CatalogueText(rec, "title")},
+        )
+    ]
+    keyboard: list[tuple[Button, ...]] = []
+    first = participant.answers.get((rec, Question.PRIORITY))
+    keep = False
+    if kind is Question.PRIORITY:
+        keep = first is not None and not first.skipped
+        blocks.append(Msg("followup.priority", {"answer": answer_text(Question.PRIORITY, first)}))
+        keyboard.append(
+            tuple(
+                Button(Literal(value), callback(Verb.PRIORITY, pos, value))
+                for value in ("1", "2", "3", "4", "5")
+            )
+        )
+        keyboard.append((Button(Msg("priority.unsure"), callback(Verb.PRIORITY, pos, "u")),))
+    else:
+        blocks += [Msg("followup.addition"), Msg("question.how_to_answer")]
+    existing = participant.followup.get((rec, kind))
+    if existing is not None and not existing.skipped:
+        blocks.append(Msg("question.current_answer", {"answer": answer_text(kind, existing)}))
+    keyboard.append(_navigation(position, existing, keep=keep))
+    return View(tuple(blocks), tuple(keyboard))
+
+
+def reminders(enabled: bool, notice: Msg | None = None) -> View:
+    blocks: list[Part] = [notice] if notice else []
+    blocks.append(Msg("reminders.on" if enabled else "reminders.off"))
+    return View(tuple(blocks))
 
 
 def answer_text(kind: Question, answer: AnswerInfo | None, *, preview: bool = True) -> Part:
@@ -185,6 +227,9 @@ def current_step(participant: ParticipantInfo, notice: Msg | None = None) -> Vie
     position = participant.position
     if position.step is Step.QUESTION:
         return question(participant, position, notice=notice)
+    if position.step is Step.FOLLOWUP:
+        view = followup_question(participant, position)
+        return View((notice, *view.blocks), view.keyboard) if notice else view
     if position.step is Step.ROLE:
         view = role_question(participant.role)
     elif position.step is Step.ROLE_OTHER:
@@ -218,9 +263,9 @@ def help_view(*, unknown: str | None = None, facilitator: bool = False) -> View:
 
 
 def facilitator_help_lines() -> Lines:
-    from bot.flows.facilitator import COMMANDS
+    from bot.flows.facilitator import HELP_COMMANDS
 
-    return Lines(tuple(Msg(f"fac.help.{name}") for name in COMMANDS))
+    return Lines(tuple(Msg(f"fac.help.{name}") for name in HELP_COMMANDS))
 
 
 def language_choice(languages: tuple[str, ...], current: str | None) -> View:

@@ -78,6 +78,23 @@ class ParticipantInfo:
     return_to: Position | None
     finished: bool
     answers: Mapping[tuple[str, Question], AnswerInfo] = field(default_factory=dict)
+    followup: Mapping[tuple[str, Question], AnswerInfo] = field(default_factory=dict)
+    reminders_enabled: bool = True
+
+    def followup_scope(self) -> tuple[str, ...]:
+        """The recommendations the follow-up round revisits: those answered in round one."""
+        return tuple(
+            rec
+            for rec in self.workshop.scope
+            if any(
+                not answer.skipped
+                for (answered, _), answer in self.answers.items()
+                if answered == rec
+            )
+        )
+
+    def answers_in(self, round: int) -> Mapping[tuple[str, Question], AnswerInfo]:
+        return self.followup if round == 2 else self.answers
 
 
 @dataclass(frozen=True)
@@ -135,6 +152,12 @@ class SaveAnswer:
     skipped: bool = False
     voice_file_id: str | None = None
     voice_duration: int | None = None
+    round: int = 1
+
+
+@dataclass(frozen=True)
+class SetReminders:
+    enabled: bool
 
 
 @dataclass(frozen=True)
@@ -147,7 +170,17 @@ class Forget:
     pass
 
 
-Change = Join | SwitchWorkshop | SetLanguage | SetRole | Move | SaveAnswer | Finish | Forget
+Change = (
+    Join
+    | SwitchWorkshop
+    | SetLanguage
+    | SetRole
+    | Move
+    | SaveAnswer
+    | Finish
+    | Forget
+    | SetReminders
+)
 
 
 class Action(StrEnum):

@@ -13,13 +13,13 @@ from storage.models import Answer
 
 
 async def for_participant(
-    session: AsyncSession, participant_id: int, *, round: int = 1
+    session: AsyncSession, participant_id: int, *, round: int | None = 1
 ) -> Sequence[Answer]:
-    result = await session.scalars(
-        select(Answer)
-        .where(Answer.participant_id == participant_id, Answer.round == round)
-        .order_by(Answer.id)
-    )
+    """One round's answers, or every round's with `round=None`."""
+    statement = select(Answer).where(Answer.participant_id == participant_id)
+    if round is not None:
+        statement = statement.where(Answer.round == round)
+    result = await session.scalars(statement.order_by(Answer.round, Answer.id))
     return result.all()
 
 

@@ -7,6 +7,7 @@ limiter, database and migrations are the real ones, and updates arrive by long p
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import Settings
+from bot.services import services_from
 from storage.engine import SessionFactory, create_engine, create_session_factory
 from storage.models import Answer, Participant, Person
 from tests.fake_telegram import BotMessage, FakeBotApi, FakeUser
@@ -22,9 +24,34 @@ from tests.fake_telegram import BotMessage, FakeBotApi, FakeUser
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnop"
 
 
+class FakeClock:
+    """The bot's clock in tests: it only moves when the test moves it."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, moment: datetime) -> None:
+        self.now = moment
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
 class BotHarness:
-    def __init__(self, server: FakeBotApi, database_url: str, **settings: Any) -> None:
+    def __init__(
+        self,
+        server: FakeBotApi,
+        database_url: str,
+        clock: FakeClock | None = None,
+        **settings: Any,
+    ) -> None:
         self.server = server
+        self.clock = clock or FakeClock()
+        # The timer is off: tests call tick() after moving the clock.
+        settings.setdefault("scheduler_interval_seconds", 0)
         self.settings = Settings(
             telegram_bot_token=TOKEN,
             database_url=database_url,
@@ -36,7 +63,9 @@ class BotHarness:
         self._user_ids = 5000
 
     async def start(self) -> None:
-        application = build_application(self.settings, base_url=self.server.api_url)
+        application = build_application(
+            self.settings, base_url=self.server.api_url, clock=self.clock
+        )
         await application.initialize()
         assert application.post_init is not None
         await application.post_init(application)  # what run_polling does before polling
@@ -58,6 +87,13 @@ class BotHarness:
         assert application.post_shutdown is not None
         await application.post_shutdown(application)
         await application.shutdown()
+
+    async def tick(self) -> list[int]:
+        """One scheduler heartbeat at the fake clock's time; returns the jobs it sent."""
+        assert self.application is not None
+        scheduler = services_from(self.application.bot_data).scheduler
+        assert scheduler is not None
+        return await scheduler.tick()
 
     async def restart(self) -> None:
         await self.stop()

@@ -332,7 +332,8 @@ async def test_command_menu_is_registered_in_each_language(bot: BotHarness) -> N
         "review",
         "language",
         "role",
+        "reminders",
         "mydata",
         "forget",
     ]
-    assert menus["fr"][5]["description"].startswith("voir tout ce que je garde")
+    assert menus["fr"][6]["description"].startswith("voir tout ce que je garde")

@@ -1,0 +1,95 @@
+"""What scheduled messages say: reminders, session prompts, the follow-up summary, nudges.
+
+Pure view builders; times arrive already formatted for the reader's language and zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.flows.callbacks import Verb, callback
+from bot.flows.stats import WorkshopStats, format_mean
+from bot.flows.views import Button, CatalogueText, Lines, Literal, Msg, Part, View
+
+QUOTE_CHARS = 140
+QUOTES_PER_QUESTION = 2
+
+
+def _footer() -> Msg:
+    return Msg("announce.footer")
+
+
+def day_before(title: str, when: str) -> View:
+    return View((Msg("announce.day_before", {"title": Literal(title), "when": when}), _footer()))
+
+
+def soon(title: str, at: str) -> View:
+    return View((Msg("announce.soon", {"title": Literal(title), "time": at}), _footer()))
+
+
+def session_prompt(number: int, session_title: str, recs: Sequence[str]) -> View:
+    """A button per recommendation of the session jumps straight to it (the `edit` verb)."""
+    buttons = tuple(
+        (Button(CatalogueText(rec, "short_title"), callback(Verb.EDIT, rec)),) for rec in recs
+    )
+    text = Msg("announce.session", {"n": number, "session": Literal(session_title)})
+    return View((text,), buttons)
+
+
+def broadcast(title: str, text: str) -> View:
+    return View((Msg("announce.broadcast", {"title": Literal(title), "text": Literal(text)}),))
+
+
+def nudge(title: str) -> View:
+    return View(
+        (Msg("announce.nudge", {"title": Literal(title)}), _footer()),
+        ((Button(Msg("button.continue"), callback(Verb.RESUME)),),),
+    )
+
+
+@dataclass(frozen=True)
+class Quotes:
+    """A few things people wrote, per recommendation, without who wrote them."""
+
+    needs: Mapping[str, Sequence[str]]
+    concerns: Mapping[str, Sequence[str]]
+
+
+def shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "…"
+
+
+def followup(
+    title: str, recs: Sequence[str], stats: WorkshopStats, quotes: Quotes, decimal_mark: str
+) -> View:
+    """What the group said about each recommendation this person answered (never who)."""
+    blocks: list[Part] = [Msg("announce.followup", {"title": Literal(title)})]
+    for rec in recs:
+        lines: list[Part] = [
+            Msg("announce.followup_rec", {"title": CatalogueText(rec, "short_title")})
+        ]
+        for role in stats.roles:
+            cell = stats.cell(rec, role)
+            if not cell.answered:
+                continue
+            role_name = Msg(f"role.group.{role}")
+            if cell.mean is None:
+                lines.append(
+                    Msg("announce.followup_no_mean", {"role": role_name, "n": cell.answered})
+                )
+            else:
+                value = format_mean(cell.mean, decimal_mark)
+                lines.append(
+                    Msg(
+                        "announce.followup_role",
+                        {"role": role_name, "n": cell.answered, "mean": value},
+                    )
+                )
+        for key, said in (("needs", quotes.needs), ("concerns", quotes.concerns)):
+            for text in said.get(rec, ())[:QUOTES_PER_QUESTION]:
+                lines.append(Msg(f"announce.followup_{key}", {"text": Literal(shorten(text))}))
+        blocks.append(Lines(tuple(lines)))
+    blocks.append(Msg("announce.followup_question"))
+    return View(tuple(blocks), ((Button(Msg("followup.start"), callback(Verb.FOLLOWUP)),),))

@@ -1,0 +1,134 @@
+"""Scheduled jobs and who they go to. The tables are the truth; the timer only wakes us."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Answer, Participant, Person, ScheduledJob, Workshop
+
+TIMELINE_STATES = ("pending",)
+
+
+async def add(
+    session: AsyncSession,
+    *,
+    workshop_id: int,
+    kind: str,
+    due_at: datetime,
+    payload: Mapping[str, Any] | None = None,
+    created_by: int | None = None,
+    now: datetime,
+) -> ScheduledJob:
+    job = ScheduledJob(
+        workshop_id=workshop_id,
+        kind=kind,
+        due_at=due_at,
+        state="pending",
+        payload=dict(payload or {}),
+        created_by=created_by,
+        created_at=now,
+    )
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def cancel_pending(session: AsyncSession, workshop_id: int, kinds: Iterable[str]) -> int:
+    """Cancel a workshop's pending jobs of these kinds (a new date replaces the old plan)."""
+    result = await session.execute(
+        update(ScheduledJob)
+        .where(
+            ScheduledJob.workshop_id == workshop_id,
+            ScheduledJob.state == "pending",
+            ScheduledJob.kind.in_(list(kinds)),
+        )
+        .values(state="cancelled")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def cancel(session: AsyncSession, job_id: int) -> ScheduledJob | None:
+    """Cancel one job if it has not started; returns it, or None if it could not be."""
+    job = await session.get(ScheduledJob, job_id)
+    if job is None or job.state != "pending":
+        return None
+    job.state = "cancelled"
+    return job
+
+
+async def pending_for(session: AsyncSession, workshop_id: int) -> Sequence[ScheduledJob]:
+    result = await session.scalars(
+        select(ScheduledJob)
+        .where(ScheduledJob.workshop_id == workshop_id, ScheduledJob.state == "pending")
+        .order_by(ScheduledJob.due_at, ScheduledJob.id)
+    )
+    return result.all()
+
+
+async def runnable(session: AsyncSession, now: datetime) -> Sequence[ScheduledJob]:
+    """Pending jobs that are due, and running ones a crash interrupted."""
+    result = await session.scalars(
+        select(ScheduledJob)
+        .where(
+            (ScheduledJob.state == "running")
+            | and_(ScheduledJob.state == "pending", ScheduledJob.due_at <= now)
+        )
+        .order_by(ScheduledJob.due_at, ScheduledJob.id)
+    )
+    return result.all()
+
+
+async def mark_missed(session: AsyncSession, job_id: int, now: datetime) -> None:
+    await session.execute(
+        update(ScheduledJob)
+        .where(ScheduledJob.id == job_id, ScheduledJob.state == "pending")
+        .values(state="missed", finished_at=now)
+    )
+
+
+async def reachable_participants(
+    session: AsyncSession, workshop_id: int, *, respect_setting: bool = True
+) -> list[int]:
+    """Everyone who joined and has not blocked the bot (and, for reminders, wants them)."""
+    statement = (
+        select(Participant.telegram_user_id)
+        .join(Person, Person.telegram_user_id == Participant.telegram_user_id)
+        .where(Participant.workshop_id == workshop_id, Person.unreachable.is_(False))
+        .order_by(Participant.id)
+    )
+    if respect_setting:
+        statement = statement.where(Person.reminders_enabled.is_(True))
+    return list((await session.scalars(statement)).all())
+
+
+async def participants_who_answered(session: AsyncSession, workshop_id: int) -> list[int]:
+    """Follow-up recipients: those with at least one real (not skipped) first-round answer."""
+    answered = (
+        select(Answer.participant_id)
+        .where(Answer.round == 1, Answer.skipped.is_(False))
+        .distinct()
+        .scalar_subquery()
+    )
+    result = await session.scalars(
+        select(Participant.telegram_user_id)
+        .join(Person, Person.telegram_user_id == Participant.telegram_user_id)
+        .where(
+            Participant.workshop_id == workshop_id,
+            Participant.id.in_(answered),
+            Person.unreachable.is_(False),
+        )
+        .order_by(Participant.id)
+    )
+    return list(result.all())
+
+
+async def scheduled_workshops(session: AsyncSession) -> Sequence[Workshop]:
+    result = await session.scalars(
+        select(Workshop).where(Workshop.status == "active").order_by(Workshop.id)
+    )
+    return result.all()

@@ -1,0 +1,91 @@
+"""The follow-up round (round two) and reminder preferences, without Telegram."""
+
+from __future__ import annotations
+
+from bot.flows import participant as flow
+from bot.flows.positions import DONE, Position, Question
+from bot.flows.state import (
+    AnswerInfo,
+    ButtonPress,
+    Command,
+    Move,
+    SaveAnswer,
+    SetReminders,
+    TextInput,
+    VoiceInput,
+)
+from tests.flow_fixtures import participant, rendered_text, snap
+
+P, N, C, A = Question.PRIORITY, Question.NEEDS, Question.CONCERNS, Question.ADDITION
+FIRST_ROUND = {
+    ("h1", P): AnswerInfo("4", False),
+    ("h1", N): AnswerInfo("Training", False),
+    ("h2", P): AnswerInfo(None, True),
+    ("h2", N): AnswerInfo(None, True),
+    ("h2", C): AnswerInfo(None, True),
+    ("h3", C): AnswerInfo("Bias", False),
+}
+
+
+def f(rec: str, question: Question) -> Position:
+    return Position.followup_at(rec, question)
+
+
+def test_followup_starts_with_the_first_answered_recommendation() -> None:
+    p = participant(DONE, answers=FIRST_ROUND, finished=True)
+    assert p.followup_scope() == ("h1", "h3")
+    outcome = flow.handle(snap(p), ButtonPress("fu"))
+    assert outcome.changes == [Move(f("h1", P), DONE)]
+    text = rendered_text(outcome.views)
+    assert "Follow-up 1 of 2" in text and "Your first answer: 4 out of 5" in text
+
+
+def test_followup_answers_are_round_two_and_the_round_ends_where_it_began() -> None:
+    p = participant(f("h1", P), answers=FIRST_ROUND, return_to=DONE, finished=True)
+    changed = flow.handle(snap(p), ButtonPress("prio:f.h1.pr:2"))
+    assert changed.changes == [SaveAnswer("h1", P, "2", round=2), Move(f("h1", A), DONE)]
+    p = participant(f("h1", A), answers=FIRST_ROUND, return_to=DONE, finished=True)
+    added = flow.handle(snap(p), VoiceInput("VOICE", 9))
+    assert added.changes[0] == SaveAnswer(
+        "h1", A, None, voice_file_id="VOICE", voice_duration=9, round=2
+    )
+    p = participant(f("h3", A), answers=FIRST_ROUND, return_to=DONE, finished=True)
+    last = flow.handle(snap(p), TextInput("More staff"))
+    assert last.changes == [SaveAnswer("h3", A, "More staff", round=2), Move(DONE, None)]
+    assert "follow-up answers are saved" in rendered_text(last.views)
+
+
+def test_keeping_the_first_priority_records_it_in_round_two() -> None:
+    p = participant(f("h1", P), answers=FIRST_ROUND, return_to=DONE)
+    outcome = flow.handle(snap(p), ButtonPress("skip:f.h1.pr"))
+    assert outcome.changes[0] == SaveAnswer("h1", P, "4", round=2)
+
+
+def test_followup_with_nothing_answered_says_so() -> None:
+    outcome = flow.handle(snap(participant(DONE, answers={})), ButtonPress("fu"))
+    assert outcome.changes == [] and "nothing to revisit" in rendered_text(outcome.views)
+
+
+def test_old_first_round_buttons_are_stale_during_the_followup() -> None:
+    p = participant(f("h1", P), answers=FIRST_ROUND, return_to=DONE)
+    outcome = flow.handle(snap(p), ButtonPress("prio:q.h1.pr:5"))
+    assert outcome.changes == [] and outcome.toast is not None
+
+
+def test_reminders_on_and_off() -> None:
+    p = participant(DONE)
+    assert flow.handle(snap(p), Command("reminders", ("off",))).changes == [SetReminders(False)]
+    assert flow.handle(snap(p), Command("reminders", ("ON",))).changes == [SetReminders(True)]
+    usage = flow.handle(snap(p), Command("reminders"))
+    assert usage.changes == [] and "/reminders off" in rendered_text(usage.views)
+
+
+def test_positions_round_trip() -> None:
+    for position in (f("h1", P), f("s3-3", A)):
+        assert Position.decode(position.encode()) == position
+    for bad in ("f.h1.nd", "q.h1.ad", "f.h1", "f"):
+        try:
+            Position.decode(bad)
+        except ValueError:
+            continue
+        raise AssertionError(bad)
