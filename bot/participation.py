@@ -48,6 +48,9 @@ class VoiceFetch:
 class Applied:
     voice_to_fetch: list[VoiceFetch]
     files_to_delete: list[str]
+    # Who and where, for log lines: the participant's pseudonym and workshop code, if any.
+    pseudonym: str | None = None
+    workshop_code: str | None = None
 
 
 @dataclass
@@ -223,4 +226,8 @@ async def apply(
             elif isinstance(change, Finish):
                 participant.finished_at = now
     await session.flush()
+    if participant is not None:
+        workshop = await workshops.get(session, participant.workshop_id)
+        applied.pseudonym = participant.pseudonym
+        applied.workshop_code = workshop.code if workshop else None
     return applied

@@ -59,10 +59,12 @@ async def on_participant_update(update: Update, context: ContextTypes.DEFAULT_TY
             await update.callback_query.answer()
         return
     outcome = result.outcome
+    applied = result.applied
     log.info(
-        "handled update=%s user=%s input=%s changes=%s",
+        "handled update=%s workshop=%s participant=%s input=%s changes=%s",
         update.update_id,
-        pseudonymous(user_id),
+        applied.workshop_code or "-",
+        applied.pseudonym or f"user:{pseudonymous(user_id)}",
         event_kind(event),
         ",".join(type(change).__name__ for change in outcome.changes) or "-",
     )

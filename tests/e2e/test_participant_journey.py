@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
+import pytest
 from sqlalchemy import func, select, update
 
 from bot.flows.catalogue import load_catalogue
@@ -337,3 +339,24 @@ async def test_command_menu_is_registered_in_each_language(bot: BotHarness) -> N
         "forget",
     ]
     assert menus["fr"][6]["description"].startswith("voir tout ce que je garde")
+
+
+async def test_logs_name_workshop_and_pseudonym_never_what_people_wrote(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    user = bot.user("en", "Zoé Secretname")
+    await join(bot, user)
+    user.press("4")
+    await reply_to(user, "What would need to be true")
+    user.send_text("My neighbour Jeanne-Secret-Answer needs help")
+    await reply_to(user, "What worries you")
+    participant = await bot.participant_of(user)
+    assert participant is not None
+    lines = [record.getMessage() for record in caplog.records if record.levelno >= logging.INFO]
+    assert any(
+        f"participant={participant.pseudonym}" in line and "input=text" in line for line in lines
+    )
+    for line in lines:
+        assert "Jeanne-Secret-Answer" not in line and "Secretname" not in line
+        assert str(user.user_id) not in line
