@@ -10,7 +10,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.engine import SessionFactory
-from storage.models import Answer, Base, Participant, Person, ProcessedUpdate, Workshop
+from storage.models import (
+    Answer,
+    Base,
+    Facilitator,
+    Participant,
+    PendingInput,
+    Person,
+    ProcessedUpdate,
+    Workshop,
+)
 from storage.repositories import answers, people, updates, workshops
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -94,9 +103,16 @@ async def test_forgetting_a_person_leaves_nothing_in_any_table(sessions: Session
         data = await people.describe_person(session, 42)
     assert data is not None and data["participations"][0]["answers"][0]["value"] == "4"
     async with sessions() as session, session.begin():
+        ws = await workshops.create(
+            session, title="Theirs", scope=["h1"], languages=["en"], created_by=42
+        )
+        session.add(PendingInput(telegram_user_id=42, kind="broadcast", workshop_id=ws.id))
+        session.add(Facilitator(telegram_user_id=42, added_by=1))
+    async with sessions() as session, session.begin():
         assert await people.delete_everything(session, 42) == 1
     async with sessions() as session:
-        for model in (Person, Participant, Answer):
+        for model in (Person, Participant, Answer, PendingInput, Facilitator):
             assert await session.scalar(select(func.count()).select_from(model)) == 0
-        assert await session.scalar(select(func.count()).select_from(Workshop)) == 1
+        assert await session.scalar(select(func.count()).select_from(Workshop)) == 2
+        assert (await session.scalars(select(Workshop.created_by))).all() == [None, None]
         assert await people.describe_person(session, 42) is None

@@ -18,7 +18,7 @@ from bot.flows.views import Button, CatalogueText, Lines, Literal, Msg, Part, Vi
 
 COMMANDS = ("newworkshop", "workshops", "stats", "export", "addfacilitator")
 # Handled by bot.handlers.scheduling, listed here so /help shows every facilitator command.
-HELP_COMMANDS = (*COMMANDS, "schedule", "scheduled", "broadcast")
+HELP_COMMANDS = (*COMMANDS, "schedule", "scheduled", "broadcast", "followup", "nudges")
 CALLBACK_PREFIX = "fw"
 MAX_TITLE_CHARS = 120
 SCOPE_PRESETS = ("headline", "detailed")

@@ -31,7 +31,9 @@ from storage.models import PendingInput, ScheduledJob, Workshop
 from storage.repositories import people, schedules, workshops
 
 log = logging.getLogger(__name__)
-COMMANDS = ("schedule", "broadcast", "scheduled")
+COMMANDS = ("schedule", "broadcast", "scheduled", "followup", "nudges")
+MAX_FOLLOWUP_DAYS = 60
+MAX_NUDGE_HOURS = 24 * 14
 BUTTON_PATTERN = (
     rf"^({screens.SCHEDULE_PREFIX}|{screens.CANCEL_PREFIX}|{screens.BROADCAST_PREFIX}):"
 )
@@ -158,6 +160,10 @@ async def _command(
         return _Reply([text_view("fac.unknown_workshop" if args else "schedule.usage")])
     if name == "scheduled":
         return _Reply([await _scheduled_view(session, workshop, language)])
+    if name == "followup":
+        return await _set_followup(services, session, workshop, args[1:], user.id)
+    if name == "nudges":
+        return _set_nudges(workshop, args[1:])
     await session.execute(delete(PendingInput).where(PendingInput.telegram_user_id == user.id))
     session.add(
         PendingInput(
@@ -168,6 +174,40 @@ async def _command(
         )
     )
     return _Reply([text_view("broadcast.ask", title=Literal(workshop.title))])
+
+
+async def _set_followup(
+    services: Services,
+    session: AsyncSession,
+    workshop: Workshop,
+    args: Sequence[str],
+    user_id: int,
+) -> _Reply:
+    """Change the follow-up delay; an already planned follow-up moves with it."""
+    if len(args) != 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_FOLLOWUP_DAYS:
+        return _Reply([text_view("settings.followup_usage", limit=MAX_FOLLOWUP_DAYS)])
+    workshop.followup_days = int(args[0])
+    if workshop.starts_at is not None and workshop.starts_at > services.clock():
+        await apply_schedule(
+            services, session, workshop, workshop.starts_at, workshop.timezone, user_id
+        )
+    view = text_view(
+        "settings.followup_done", title=Literal(workshop.title), days=workshop.followup_days
+    )
+    return _Reply([view])
+
+
+def _set_nudges(workshop: Workshop, args: Sequence[str]) -> _Reply:
+    """Hours after the last answer for the first and (optional) second nudge; 0 = none."""
+    valid = 1 <= len(args) <= 2 and all(a.isdigit() for a in args)
+    hours = [int(a) for a in args] if valid else []
+    if not valid or hours != sorted(hours) or any(h > MAX_NUDGE_HOURS for h in hours):
+        return _Reply([text_view("settings.nudges_usage")])
+    workshop.nudge_hours = [h for h in hours if h > 0]
+    if not workshop.nudge_hours:
+        return _Reply([text_view("settings.nudges_off", title=Literal(workshop.title))])
+    shown = " / ".join(str(h) for h in workshop.nudge_hours)
+    return _Reply([text_view("settings.nudges_done", title=Literal(workshop.title), hours=shown)])
 
 
 async def _button(services: Services, session: AsyncSession, update: Update) -> _Reply:

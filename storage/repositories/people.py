@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Answer, Participant, Person, Workshop
+from storage.models import (
+    Answer,
+    Facilitator,
+    Participant,
+    PendingInput,
+    Person,
+    ScheduledJob,
+    Workshop,
+)
 from storage.repositories.codes import random_pseudonym
 
 
@@ -71,7 +79,16 @@ async def voice_paths(session: AsyncSession, user_id: int) -> list[str]:
 
 
 async def delete_everything(session: AsyncSession, user_id: int) -> int:
-    """Remove a person and, by cascade, every participation and answer. Returns rows found."""
+    """Remove a person, every participation and answer, and facilitator traces (a pending
+    input, a promotion, the creator id on workshops and jobs). Returns people rows removed."""
+    await session.execute(delete(PendingInput).where(PendingInput.telegram_user_id == user_id))
+    await session.execute(delete(Facilitator).where(Facilitator.telegram_user_id == user_id))
+    await session.execute(
+        update(Workshop).where(Workshop.created_by == user_id).values(created_by=None)
+    )
+    await session.execute(
+        update(ScheduledJob).where(ScheduledJob.created_by == user_id).values(created_by=None)
+    )
     participant_ids = select(Participant.id).where(Participant.telegram_user_id == user_id)
     await session.execute(delete(Answer).where(Answer.participant_id.in_(participant_ids)))
     await session.execute(delete(Participant).where(Participant.telegram_user_id == user_id))

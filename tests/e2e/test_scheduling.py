@@ -221,3 +221,43 @@ async def test_scheduled_lists_and_cancels(bot: BotHarness) -> None:
     async with bot.sessions()() as session:
         unchanged = (await session.scalars(select(Answer))).all()
     assert unchanged == []
+
+
+async def test_followup_delay_and_nudge_hours_are_set_per_workshop(bot: BotHarness) -> None:
+    bot.clock.set(START_UTC - timedelta(days=3))
+    fay = FakeUser(bot.server, FACILITATOR_ID, first_name="Fay")
+    code = await new_workshop(bot, fay, "Settings")
+    fay.send_command("/schedule", code, "2026-12-03", "10:00")
+    await reply_to(fay, "Planned: 6 messages")
+    fay.send_command("/followup", code, "3")
+    await reply_to(fay, "comes 3 days after")
+    fay.send_command("/nudges", code, "48")
+    await reply_to(fay, "after 48 hours")
+    fay.send_command("/nudges", code, "72", "24")
+    await reply_to(fay, "Send /nudges CODE HOURS")
+    async with bot.sessions()() as session:
+        ws = await workshops.get_by_code(session, code)
+        assert ws is not None
+        followups = (
+            await session.scalars(
+                select(ScheduledJob).where(
+                    ScheduledJob.workshop_id == ws.id,
+                    ScheduledJob.kind == "followup",
+                    ScheduledJob.state == "pending",
+                )
+            )
+        ).all()
+    assert ws.followup_days == 3 and ws.nudge_hours == [48]
+    assert [job.due_at for job in followups] == [START_UTC + timedelta(days=3)]
+
+    ana = bot.user("en")
+    await join(bot, ana, code)
+    bot.clock.advance(timedelta(hours=47))
+    await bot.tick()
+    bot.clock.advance(timedelta(hours=1))
+    await bot.tick()
+    await reply_to(ana, "but have not finished")
+    bot.clock.advance(timedelta(days=10))
+    await bot.tick()
+    await bot.server.wait_idle(quiet=0.2)
+    assert count_containing(ana, "but have not finished") == 1  # only one nudge configured
