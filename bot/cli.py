@@ -11,9 +11,15 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
 from storage.engine import SessionFactory
+
+if TYPE_CHECKING:
+    from bot.webhook import AnyApplication
+
+log = logging.getLogger(__name__)
 
 
 def _configure_logging(level: str) -> None:
@@ -24,11 +30,57 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import build_application
+def _poll(application: AnyApplication) -> None:
+    """run_polling, stopped by our signal handlers rather than its own.
 
+    On SystemExit run_polling stops fetching, lets `Application.stop` finish every update
+    already fetched, then calls post_shutdown, which closes the database. Its own handlers
+    raise that on every signal, so a second one would cut this short; ours raise it once.
+    """
+    from bot.webhook import ALLOWED_UPDATES, StopSignals, exit_run_polling
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # the loop run_polling takes (and closes when it is done)
+    StopSignals(on_first=exit_run_polling).install(loop)
+    application.run_polling(allowed_updates=list(ALLOWED_UPDATES), stop_signals=None)
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    """Poll (the default) or take webhooks; either way SIGINT and SIGTERM stop gracefully."""
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot.app import build_application
+    from bot.webhook import ListenError, serve, webhook_options
+
+    try:
+        options = (
+            None
+            if args.webhook is None
+            else webhook_options(
+                args.webhook, settings.telegram_webhook_secret, args.listen, args.port
+            )
+        )
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
     application = build_application(settings)
-    application.run_polling(allowed_updates=["message", "callback_query"])
+    try:
+        if options is None:
+            _poll(application)
+        else:
+            asyncio.run(serve(application, options))
+    except InvalidToken:
+        print("TELEGRAM_BOT_TOKEN was refused by Telegram", file=sys.stderr)
+        return 1
+    except TelegramError as error:
+        # Never print the token, whatever the library put in the message.
+        message = str(error).replace(settings.telegram_bot_token, "<token>")
+        print(f"telegram error: {message}", file=sys.stderr)
+        return 1
+    except ListenError as error:
+        print(error, file=sys.stderr)
+        return 1
+    log.info("stopped cleanly")
     return 0
 
 
@@ -88,7 +140,21 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="codesign-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="poll Telegram and answer participants")
+    run = commands.add_parser(
+        "run",
+        help="answer participants: poll Telegram, or take its webhooks with --webhook",
+    )
+    run.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="the public https URL Telegram posts updates to (needs TELEGRAM_WEBHOOK_SECRET)",
+    )
+    run.add_argument(
+        "--listen", metavar="HOST", help="address to listen on with --webhook (127.0.0.1)"
+    )
+    run.add_argument(
+        "--port", type=int, metavar="N", help="port to listen on with --webhook (8443)"
+    )
     commands.add_parser("migrate", help="create or upgrade the database schema")
     commands.add_parser("workshops", help="list workshops with participation")
     export = commands.add_parser("export", help="write a workshop's answers to a file")
@@ -100,9 +166,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    webhook = args.command == "run" and args.webhook is not None
+    if args.command == "run" and not webhook and (args.listen, args.port) != (None, None):
+        print(
+            "configuration error: --listen and --port only apply with --webhook", file=sys.stderr
+        )
+        return 2
     try:
         # Only `run` talks to Telegram; the desk commands work from the database alone.
-        settings = load_settings(require_token=args.command == "run")
+        settings = load_settings(
+            require_token=args.command == "run", require_webhook_secret=webhook
+        )
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2

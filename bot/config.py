@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 _TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{10,}$")
+# Telegram's own rule for setWebhook's secret_token.
+_WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 class ConfigError(Exception):
@@ -37,12 +39,24 @@ class Settings(BaseSettings):
     telegram_rate_limit: float = 29.0
     # How often the scheduler looks for due reminders, prompts and broadcasts; 0 turns it off.
     scheduler_interval_seconds: float = 20.0
+    # Webhook mode only: Telegram sends it back in a header, so a stranger who finds the URL
+    # cannot post forged updates. Never echoed in errors or logs.
+    telegram_webhook_secret: str = ""
 
     @field_validator("telegram_bot_token")
     @classmethod
     def _token_shape(cls, value: str) -> str:
         if value.strip() and not _TOKEN_PATTERN.match(value.strip()):
             raise ValueError("must look like 123456:ABC-DEF... (the token @BotFather gave you)")
+        return value.strip()
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: str) -> str:
+        if value.strip() and not _WEBHOOK_SECRET_PATTERN.match(value.strip()):
+            raise ValueError(
+                "must be 1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)"
+            )
         return value.strip()
 
     @field_validator("telegram_api_base_url")
@@ -90,12 +104,23 @@ class Settings(BaseSettings):
         return level
 
 
-def load_settings(*, require_token: bool = True, **overrides: object) -> Settings:
-    """Read settings, turning pydantic's report into one line per bad variable."""
+def load_settings(
+    *, require_token: bool = True, require_webhook_secret: bool = False, **overrides: object
+) -> Settings:
+    """Read settings, turning pydantic's report into one line per bad variable.
+
+    `require_webhook_secret` is for webhook mode: without the secret anyone who learns the
+    URL could post updates as any participant, so the bot must not start.
+    """
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
         if require_token and not settings.telegram_bot_token:
             raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
+        if require_webhook_secret and not settings.telegram_webhook_secret:
+            raise ConfigError(
+                "TELEGRAM_WEBHOOK_SECRET is not set (webhook mode needs it: 1 to 256 "
+                "characters of A-Z, a-z, 0-9, _ and -)"
+            )
         return settings
     except ValidationError as exc:
         problems = []
