@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format typecheck pytest bench clean
+.PHONY: run test test-postgres lint format typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ run: $(STAMP)
 	$(BIN)/codesign-bot run
 
 test: lint typecheck pytest
+
+# `make test` with a throwaway PostgreSQL server (Debian's postgresql package), removed after.
+test-postgres: $(STAMP)
+	@exports="$$(scripts/postgres-test-cluster.sh start)" && eval "$$exports" && \
+	trap 'scripts/postgres-test-cluster.sh stop' EXIT INT TERM && $(MAKE) test
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,36 +3,144 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.engine import SessionFactory
+from storage.engine import SessionFactory, create_engine, create_session_factory
+from storage.migrate import alembic_config, upgrade_to_head
 from storage.models import (
     Answer,
     Base,
+    Delivery,
     Facilitator,
     Participant,
     PendingInput,
     Person,
     ProcessedUpdate,
+    ScheduledJob,
     Workshop,
 )
-from storage.repositories import answers, people, updates, workshops
+from storage.repositories import (
+    answers,
+    deliveries,
+    facilitators,
+    people,
+    schedules,
+    updates,
+    workshops,
+)
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
-async def test_migrations_produce_exactly_the_models_schema(engine: AsyncEngine) -> None:
+async def _schema_diff(engine: AsyncEngine) -> list[Any]:
     async with engine.connect() as connection:
-        diff = await connection.run_sync(
+        return await connection.run_sync(
             lambda sync: compare_metadata(
                 MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
             )
         )
-    assert diff == []
+
+
+async def _migrate(engine: AsyncEngine, direction: str, revision: str) -> None:
+    def run(connection: Connection) -> None:
+        getattr(command, direction)(alembic_config(connection), revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+async def test_migrations_produce_exactly_the_models_schema(engine: AsyncEngine) -> None:
+    assert await _schema_diff(engine) == []
+
+
+async def test_migrations_go_down_to_nothing_and_up_again(engine: AsyncEngine) -> None:
+    await _migrate(engine, "downgrade", "base")
+    async with engine.connect() as connection:
+        tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    assert tables <= {"alembic_version"}
+    await upgrade_to_head(engine)
+    assert await _schema_diff(engine) == []
+
+
+async def test_upgrading_a_database_in_use_fills_the_new_columns(database_url: str) -> None:
+    """Rows written before 0003 get its defaults (JSON list, false, numbers) on both backends."""
+    engine = create_engine(database_url)
+    try:
+        await _migrate(engine, "upgrade", "0002")
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO workshops (code, title, scope, languages, is_open, is_default,"
+                    " status, created_at) VALUES ('OLD', 'Before', '[\"h1\"]', '[\"en\"]',"
+                    " :yes, :no, 'active', :now)"
+                ),
+                {"yes": True, "no": False, "now": NOW},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO people (telegram_user_id, language, reminders_enabled,"
+                    " created_at) VALUES (42, 'en', :yes, :now)"
+                ),
+                {"yes": True, "now": NOW},
+            )
+        await upgrade_to_head(engine)
+        assert await _schema_diff(engine) == []
+        async with create_session_factory(engine)() as session:
+            workshop = await workshops.get_by_code(session, "OLD")
+            person = await people.get_person(session, 42)
+        assert workshop is not None and person is not None
+        assert (workshop.scope, workshop.nudge_hours, workshop.followup_days) == (
+            ["h1"],
+            [24, 72],
+            7,
+        )
+        assert workshop.timezone == "Europe/Brussels" and workshop.starts_at is None
+        assert workshop.created_at == NOW
+        assert person.unreachable is False and person.reminders_enabled is True
+    finally:
+        await engine.dispose()
+
+
+async def test_telegram_ids_beyond_32_bits_are_kept(sessions: SessionFactory) -> None:
+    """User, chat, message and update ids outgrow 32-bit integers (PostgreSQL would refuse)."""
+    user_id, chat_id, message_id, update_id = 7_987_654_321, -1_002_345_678_901, 2**40, 2**33
+    async with sessions() as session, session.begin():
+        ws = await workshops.create(
+            session, title="W", scope=["h1"], languages=["en"], created_by=user_id
+        )
+        await people.upsert_person(session, user_id, language="en")
+        await people.create_participant(
+            session, user_id=user_id, workshop_id=ws.id, position="role", now=NOW
+        )
+        await facilitators.promote(session, user_id, added_by=user_id, now=NOW)
+        job = await schedules.add(
+            session, workshop_id=ws.id, kind="broadcast", due_at=NOW, created_by=user_id, now=NOW
+        )
+        job.progress_chat_id, job.progress_message_id = chat_id, message_id
+        assert await deliveries.materialise(session, job, [user_id]) == 1
+        assert await updates.claim(session, update_id, NOW)
+    async with sessions() as session, session.begin():
+        (delivery,) = await deliveries.pending_batch(session, job.id, 10)
+        assert await deliveries.mark_sent(session, delivery.id, message_id, NOW)
+    async with sessions() as session:
+        participant = await session.scalar(select(Participant))
+        stored_job = await session.get(ScheduledJob, job.id)
+        assert participant is not None and participant.telegram_user_id == user_id
+        assert stored_job is not None
+        assert (stored_job.progress_chat_id, stored_job.progress_message_id) == (
+            chat_id,
+            message_id,
+        )
+        assert await facilitators.promoted_ids(session) == [user_id]
+        assert await session.get(ProcessedUpdate, update_id) is not None
+        assert await schedules.reachable_participants(session, ws.id) == [user_id]
+        assert await session.scalar(select(Delivery.message_id)) == message_id
 
 
 async def _participant(sessions: SessionFactory) -> tuple[int, int]:
