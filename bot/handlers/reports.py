@@ -13,7 +13,6 @@ from pathlib import Path
 from telegram import Bot, InputFile
 from telegram.constants import ParseMode
 
-from bot.charts import ChartTexts, priority_chart
 from bot.exports.run import ExportFormat, export_voices, export_workshop
 from bot.flows.state import WorkshopInfo
 from bot.flows.stats import StatsAccumulator, WorkshopStats, stats_views
@@ -39,6 +38,9 @@ async def workshop_stats(services: Services, workshop: WorkshopInfo) -> Workshop
 async def send_stats(
     bot: Bot, services: Services, chat_id: int, workshop: WorkshopInfo, language: str
 ) -> None:
+    # matplotlib costs ~40 MiB resident: load it when a facilitator first asks for a chart.
+    from bot.charts import ChartTexts, priority_chart
+
     stats = await workshop_stats(services, workshop)
     renderer = services.renderer
     titles = {
