@@ -57,15 +57,23 @@ MAX_ROLE_OTHER_CHARS = 100
 FREE_TEXT_QUESTIONS = (Question.NEEDS, Question.CONCERNS, Question.ADDITION)
 
 
-def choose_language(snapshot: Snapshot) -> str:
+def pick_language(
+    person_language: str | None, telegram_language: str | None, available: tuple[str, ...]
+) -> str:
     """The stored choice, else Telegram's language if we have it, else English."""
-    available = snapshot.available_languages
-    if snapshot.person_language in available:
-        return snapshot.person_language
-    telegram = (snapshot.telegram_language or "").split("-")[0].lower()
+    if person_language in available:
+        assert person_language is not None
+        return person_language
+    telegram = (telegram_language or "").split("-")[0].lower()
     if telegram in available:
         return telegram
     return "en" if "en" in available else available[0]
+
+
+def choose_language(snapshot: Snapshot) -> str:
+    return pick_language(
+        snapshot.person_language, snapshot.telegram_language, snapshot.available_languages
+    )
 
 
 def workshop_code_in(event: Event) -> str | None:

@@ -15,8 +15,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.flows.participant import choose_language
-from bot.flows.state import Snapshot
+from bot.flows.participant import pick_language
 from bot.services import services_from
 
 log = logging.getLogger(__name__)
@@ -30,13 +29,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         raise ApplicationHandlerStop
     services = services_from(context.bot_data)
     user = update.effective_user
-    language = choose_language(
-        Snapshot(
-            telegram_language=user.language_code if user else None,
-            person_language=None,
-            participant=None,
-            available_languages=services.renderer.translator.languages,
-        )
+    language = pick_language(
+        None, user.language_code if user else None, services.renderer.translator.languages
     )
     text = services.renderer.translator.get(language, "error.try_again")
     try:

@@ -14,17 +14,16 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.flows import facilitator as flow
-from bot.flows.participant import choose_language
-from bot.flows.state import ButtonPress, Command, Snapshot
+from bot.flows.state import ButtonPress, Command
 from bot.handlers.events import event_kind, to_event
-from bot.handlers.once import is_facilitator, run_once
+from bot.handlers.once import is_facilitator, language_for, run_once
 from bot.handlers.participant import pseudonymous
 from bot.handlers.reports import send_export, send_stats
 from bot.handlers.sending import deliver
 from bot.participation import workshop_info
 from bot.services import Services, services_from
 from storage.models import Workshop
-from storage.repositories import facilitators, people, workshops
+from storage.repositories import facilitators, workshops
 
 log = logging.getLogger(__name__)
 
@@ -94,16 +93,8 @@ async def _decide_and_store(
     bot_username: str,
 ) -> _Result:
     allowed = await is_facilitator(services, session, user_id)
-    person = await people.get_person(session, user_id)
+    language = await language_for(services, session, user_id, telegram_language)
     languages = services.renderer.translator.languages
-    language = choose_language(
-        Snapshot(
-            telegram_language=telegram_language,
-            person_language=person.language if person else None,
-            participant=None,
-            available_languages=languages,
-        )
-    )
     workshop: Workshop | None = None
     overview: tuple[flow.WorkshopSummary, ...] = ()
     if allowed:

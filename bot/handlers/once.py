@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
+from bot.flows.participant import pick_language
 from bot.services import Services
 from storage.models import ProcessedUpdate
-from storage.repositories import facilitators, updates
+from storage.repositories import facilitators, people, updates
 
 T = TypeVar("T")
 
@@ -42,3 +43,15 @@ async def is_facilitator(services: Services, session: AsyncSession, user_id: int
     if user_id in services.settings.facilitator_ids:
         return True
     return await facilitators.is_promoted(session, user_id)
+
+
+async def language_for(
+    services: Services, session: AsyncSession, user_id: int, telegram_language: str | None
+) -> str:
+    """The language to answer someone in outside the participant flow (facilitator screens)."""
+    person = await people.get_person(session, user_id)
+    return pick_language(
+        person.language if person else None,
+        telegram_language,
+        services.renderer.translator.languages,
+    )

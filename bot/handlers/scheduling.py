@@ -17,18 +17,16 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.flows import scheduling as screens
-from bot.flows.participant import choose_language
-from bot.flows.state import Snapshot
 from bot.flows.timeline import TIMELINE_KINDS, JobKind, ScheduleError, parse_start, plan, zone
 from bot.flows.views import Literal, Msg, View, text_view
 from bot.handlers.events import event_kind, to_event
-from bot.handlers.once import is_facilitator, run_once
+from bot.handlers.once import is_facilitator, language_for, run_once
 from bot.handlers.participant import pseudonymous
 from bot.handlers.sending import deliver
 from bot.scheduling.messages import local_datetime, local_when
 from bot.services import Services, services_from
 from storage.models import PendingInput, ScheduledJob, Workshop
-from storage.repositories import people, schedules, workshops
+from storage.repositories import schedules, workshops
 
 log = logging.getLogger(__name__)
 COMMANDS = ("schedule", "broadcast", "scheduled", "followup", "nudges")
@@ -62,15 +60,7 @@ class _Reply:
 async def _language(services: Services, session: AsyncSession, update: Update) -> str:
     user = update.effective_user
     assert user is not None
-    person = await people.get_person(session, user.id)
-    return choose_language(
-        Snapshot(
-            telegram_language=user.language_code,
-            person_language=person.language if person else None,
-            participant=None,
-            available_languages=services.renderer.translator.languages,
-        )
-    )
+    return await language_for(services, session, user.id, user.language_code)
 
 
 async def apply_schedule(
