@@ -8,7 +8,7 @@ else is refused the same way and changes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from bot.flows.callbacks import MAX_CALLBACK_BYTES
@@ -301,32 +301,26 @@ def _button(snapshot: FacilitatorSnapshot, press: ButtonPress) -> FacilitatorOut
         return FacilitatorOutcome([picker(workshop, snapshot)], replace_origin=True)
     if op == "sc" and arg in SCOPE_PRESETS:
         scope = snapshot.scopes[arg]
-        updated = _replace(workshop, scope=scope)
+        updated = replace(workshop, scope=scope)
         return _saved(snapshot, updated, UpdateWorkshop(workshop.id, scope=scope))
     if op == "tg" and arg in snapshot.all_recommendations:
         chosen = set(workshop.scope) ^ {arg}
         if not chosen:
             return FacilitatorOutcome(toast=Msg("fac.pick.keep_one"))
         scope = tuple(rec for rec in snapshot.all_recommendations if rec in chosen)
-        updated = _replace(workshop, scope=scope)
+        updated = replace(workshop, scope=scope)
         outcome = _saved(snapshot, updated, UpdateWorkshop(workshop.id, scope=scope))
         outcome.views = [picker(updated, snapshot)]
         return outcome
     if op == "ln" and (arg == "all" or arg in snapshot.languages):
         languages = snapshot.languages if arg == "all" else (arg,)
-        updated = _replace(workshop, languages=languages)
+        updated = replace(workshop, languages=languages)
         return _saved(snapshot, updated, UpdateWorkshop(workshop.id, languages=languages))
     if op == "op" and arg in ("0", "1"):
         is_open = arg == "1"
-        updated = _replace(workshop, is_open=is_open)
+        updated = replace(workshop, is_open=is_open)
         return _saved(snapshot, updated, UpdateWorkshop(workshop.id, is_open=is_open))
     return FacilitatorOutcome(toast=Msg("stale_button"))
-
-
-def _replace(workshop: WorkshopInfo, **changes: object) -> WorkshopInfo:
-    from dataclasses import replace
-
-    return replace(workshop, **changes)  # type: ignore[arg-type]
 
 
 def _saved(

@@ -73,6 +73,17 @@ def _heading(participant: ParticipantInfo, rec: str) -> Msg:
     )
 
 
+def _priority_rows(pos: str) -> list[tuple[Button, ...]]:
+    """1 to 5 on one row, "not sure" below: the same buttons in both rounds."""
+    return [
+        tuple(
+            Button(Literal(value), callback(Verb.PRIORITY, pos, value))
+            for value in ("1", "2", "3", "4", "5")
+        ),
+        (Button(Msg("priority.unsure"), callback(Verb.PRIORITY, pos, "u")),),
+    ]
+
+
 def _navigation(
     position: Position, existing: AnswerInfo | None, *, keep: bool = False
 ) -> tuple[Button, ...]:
@@ -107,13 +118,7 @@ def question(
             blocks.append(CatalogueText(rec, "detail"))
         blocks.append(CatalogueText(rec, "angle", participant.role))
         blocks.append(Msg("question.priority"))
-        keyboard.append(
-            tuple(
-                Button(Literal(value), callback(Verb.PRIORITY, pos, value))
-                for value in ("1", "2", "3", "4", "5")
-            )
-        )
-        keyboard.append((Button(Msg("priority.unsure"), callback(Verb.PRIORITY, pos, "u")),))
+        keyboard += _priority_rows(pos)
         if not expanded:
             keyboard.append((Button(Msg("button.more"), callback(Verb.MORE, pos)),))
     else:
@@ -144,13 +149,7 @@ def followup_question(participant: ParticipantInfo, position: Position) -> View:
     if kind is Question.PRIORITY:
         keep = first is not None and not first.skipped
         blocks.append(Msg("followup.priority", {"answer": answer_text(Question.PRIORITY, first)}))
-        keyboard.append(
-            tuple(
-                Button(Literal(value), callback(Verb.PRIORITY, pos, value))
-                for value in ("1", "2", "3", "4", "5")
-            )
-        )
-        keyboard.append((Button(Msg("priority.unsure"), callback(Verb.PRIORITY, pos, "u")),))
+        keyboard += _priority_rows(pos)
     else:
         blocks += [Msg("followup.addition"), Msg("question.how_to_answer")]
     existing = participant.followup.get((rec, kind))
