@@ -40,6 +40,7 @@ from locales import Translator
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade_to_head
 from storage.repositories import updates, workshops
+from storage.repositories.facilitators import promoted_ids
 
 log = logging.getLogger(__name__)
 DEFAULT_SCOPE = "headline"
@@ -71,6 +72,7 @@ async def open_database(services: Services, *, migrate: bool = True) -> None:
             languages=languages,
         )
         await updates.prune(session, services.clock() - PROCESSED_UPDATE_RETENTION)
+        services.facilitators.load(await promoted_ids(session))
 
 
 def command_menu(renderer: Renderer, language: str) -> list[BotCommand]:

@@ -5,7 +5,8 @@ No Telegram here either; the handler calls these inside the one transaction of a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +32,7 @@ from bot.flows.state import (
     SwitchWorkshop,
     WorkshopInfo,
 )
-from storage.models import Participant, Person, Workshop
+from storage.models import Answer, Participant, Person, Workshop
 from storage.repositories import answers, people, workshops
 
 
@@ -55,11 +56,17 @@ class Applied:
 
 @dataclass
 class Loaded:
-    """The snapshot plus the rows it came from, so changes can be applied without reloading."""
+    """The snapshot plus the rows it came from, so changes can be applied without reloading.
+
+    Holding the rows also keeps them in the session's identity map (which only holds rows
+    something refers to), so looking the workshop up again costs no query.
+    """
 
     snapshot: Snapshot
     person: Person | None
     participant: Participant | None
+    workshop: Workshop | None = None
+    answer_rows: dict[answers.AnswerKey, Answer] = field(default_factory=dict)
 
 
 def workshop_info(workshop: Workshop) -> WorkshopInfo:
@@ -87,14 +94,15 @@ def _position(raw: str | None, scope: tuple[str, ...]) -> Position | None:
     return position
 
 
-async def participant_info(
-    session: AsyncSession, participant: Participant, person: Person | None = None
+def _info(
+    participant: Participant,
+    person: Person | None,
+    workshop: Workshop,
+    rows: Iterable[Answer],
 ) -> ParticipantInfo:
-    workshop = await workshops.get(session, participant.workshop_id)
-    assert workshop is not None
     info = workshop_info(workshop)
     rounds: dict[int, dict[tuple[str, Question], AnswerInfo]] = {1: {}, 2: {}}
-    for row in await answers.for_participant(session, participant.id, round=None):
+    for row in rows:
         rounds.setdefault(row.round, {})[(row.recommendation_id, Question(row.question))] = (
             AnswerInfo(row.value, row.skipped, row.voice_duration)
         )
@@ -111,6 +119,15 @@ async def participant_info(
     )
 
 
+async def participant_info(
+    session: AsyncSession, participant: Participant, person: Person | None = None
+) -> ParticipantInfo:
+    workshop = await workshops.get(session, participant.workshop_id)
+    assert workshop is not None
+    rows = await answers.for_participant(session, participant.id, round=None)
+    return _info(participant, person, workshop, rows)
+
+
 async def load(
     session: AsyncSession,
     *,
@@ -120,10 +137,18 @@ async def load(
     languages: tuple[str, ...],
     is_facilitator: bool = False,
 ) -> Loaded:
-    person = await people.get_person(session, user_id)
+    person: Person | None = None
     participant: Participant | None = None
-    if person is not None and person.active_workshop_id is not None:
-        participant = await people.get_participant(session, user_id, person.active_workshop_id)
+    workshop: Workshop | None = None
+    info: ParticipantInfo | None = None
+    rows: dict[answers.AnswerKey, Answer] = {}
+    found = await people.with_active_participation(session, user_id)
+    if found is not None:
+        person, participant, workshop = found
+    if participant is not None and workshop is not None:
+        for row in await answers.for_participant(session, participant.id, round=None):
+            rows[answers.key_of(row)] = row
+        info = _info(participant, person, workshop, rows.values())
     code = workshop_code_in(event)
     target: Workshop | None = None
     if code is not None:
@@ -136,9 +161,7 @@ async def load(
     snapshot = Snapshot(
         telegram_language=telegram_language,
         person_language=person.language if person else None,
-        participant=(
-            await participant_info(session, participant, person) if participant else None
-        ),
+        participant=info,
         target=workshop_info(target) if target else None,
         target_participant=(
             await participant_info(session, target_participant, person)
@@ -149,7 +172,7 @@ async def load(
         available_languages=languages,
         is_facilitator=is_facilitator,
     )
-    return Loaded(snapshot, person, participant)
+    return Loaded(snapshot, person, participant, workshop, rows)
 
 
 async def apply(
@@ -213,6 +236,7 @@ async def apply(
                     voice_duration=change.voice_duration,
                     now=now,
                     round=change.round,
+                    known=loaded.answer_rows if participant is loaded.participant else None,
                 )
                 if saved.replaced_voice_path:
                     applied.files_to_delete.append(saved.replaced_voice_path)

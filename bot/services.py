@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,29 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class FacilitatorIds:
+    """Who may use the facilitator commands, kept in memory.
+
+    Every message a person sends asks this (for /help and for a facilitator's pending
+    broadcast text), so it must not cost a query. Promotions only happen through this
+    process's /addfacilitator, which adds here after its commit; the table is read at start.
+    Like the scheduler, this assumes one bot process per database.
+    """
+
+    def __init__(self, configured: Iterable[int] = ()) -> None:
+        self._configured = frozenset(configured)
+        self._promoted: set[int] = set()
+
+    def __contains__(self, user_id: object) -> bool:
+        return user_id in self._configured or user_id in self._promoted
+
+    def load(self, promoted: Iterable[int]) -> None:
+        self._promoted = set(promoted)
+
+    def add(self, user_id: int) -> None:
+        self._promoted.add(user_id)
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -35,6 +58,10 @@ class Services:
     sessions: SessionFactory | None = field(default=None)
     # Created once the bot exists (post_init); None in desk commands.
     scheduler: Scheduler | None = None
+    facilitators: FacilitatorIds = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.facilitators = FacilitatorIds(self.settings.facilitator_ids)
 
     def session_factory(self) -> SessionFactory:
         if self.sessions is None:

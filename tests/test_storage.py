@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -192,6 +193,33 @@ async def test_claiming_an_update_twice_is_refused(sessions: SessionFactory) -> 
         assert await updates.prune(session, NOW + timedelta(days=3)) == 1
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 0
+
+
+async def test_two_deliveries_of_one_update_racing_claim_it_once(sessions: SessionFactory) -> None:
+    """The second claim waits for the first transaction and then finds the id taken."""
+    first_claimed = asyncio.Event()
+    release = asyncio.Event()
+
+    async def first() -> bool:
+        async with sessions() as session, session.begin():
+            claimed = await updates.claim(session, 11, NOW)
+            first_claimed.set()
+            await release.wait()
+            return claimed
+
+    async def second() -> bool:
+        await first_claimed.wait()
+        async with sessions() as session, session.begin():
+            return await updates.claim(session, 11, NOW)
+
+    racing = asyncio.gather(first(), second())
+    await first_claimed.wait()
+    await asyncio.sleep(0.2)  # the second claim is waiting on the first transaction
+    release.set()
+    assert await racing == [True, False]
+    async with sessions() as session:
+        count = select(func.count()).select_from(ProcessedUpdate)
+        assert await session.scalar(count) == 1
 
 
 async def test_forgetting_a_person_leaves_nothing_in_any_table(sessions: SessionFactory) -> None:

@@ -56,6 +56,9 @@ async def on_facilitator_update(update: Update, context: ContextTypes.DEFAULT_TY
             await update.callback_query.answer()
         return
     outcome = result.outcome
+    for change in outcome.changes:
+        if isinstance(change, flow.Promote):
+            services.facilitators.add(change.user_id)  # committed by now
     if outcome.refused:
         log.warning(
             "refused facilitator %s from user=%s", event_kind(event), pseudonymous(user_id)
@@ -92,7 +95,7 @@ async def _decide_and_store(
     telegram_language: str | None,
     bot_username: str,
 ) -> _Result:
-    allowed = await is_facilitator(services, session, user_id)
+    allowed = is_facilitator(services, user_id)
     language = await language_for(services, session, user_id, telegram_language)
     languages = services.renderer.translator.languages
     workshop: Workshop | None = None

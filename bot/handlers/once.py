@@ -9,14 +9,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.flows.participant import pick_language
 from bot.services import Services
-from storage.models import ProcessedUpdate
-from storage.repositories import facilitators, people, updates
+from storage.repositories import people, updates
 
 T = TypeVar("T")
 
@@ -25,24 +23,14 @@ async def run_once(
     services: Services, update: Update, work: Callable[[AsyncSession], Awaitable[T]]
 ) -> T | None:
     """The work's result, or None when this update was already processed."""
-    sessions = services.session_factory()
-    try:
-        async with sessions() as session, session.begin():
-            if not await updates.claim(session, update.update_id, services.clock()):
-                return None
-            return await work(session)
-    except IntegrityError:
-        # Two deliveries raced to claim the id; the loser must not repeat the work.
-        async with sessions() as session:
-            if await session.get(ProcessedUpdate, update.update_id) is None:
-                raise
-        return None
+    async with services.session_factory()() as session, session.begin():
+        if not await updates.claim(session, update.update_id, services.clock()):
+            return None
+        return await work(session)
 
 
-async def is_facilitator(services: Services, session: AsyncSession, user_id: int) -> bool:
-    if user_id in services.settings.facilitator_ids:
-        return True
-    return await facilitators.is_promoted(session, user_id)
+def is_facilitator(services: Services, user_id: int) -> bool:
+    return user_id in services.facilitators
 
 
 async def language_for(

@@ -97,7 +97,7 @@ async def _decide_and_store(
         telegram_language=telegram_language,
         event=event,
         languages=services.renderer.translator.languages,
-        is_facilitator=await is_facilitator(services, session, user_id),
+        is_facilitator=is_facilitator(services, user_id),
     )
     outcome = flow.handle(loaded.snapshot, event)
     applied = await participation.apply(

@@ -140,7 +140,7 @@ async def _command(
 ) -> _Reply:
     user = update.effective_user
     assert user is not None
-    if not await is_facilitator(services, session, user.id):
+    if not is_facilitator(services, user.id):
         return _Reply([text_view("fac.not_allowed")], refused=True)
     language = await _language(services, session, update)
     if name == "schedule":
@@ -204,7 +204,7 @@ async def _button(services: Services, session: AsyncSession, update: Update) -> 
     query = update.callback_query
     user = update.effective_user
     assert query is not None and user is not None
-    if not await is_facilitator(services, session, user.id):
+    if not is_facilitator(services, user.id):
         return _Reply(toast=Msg("fac.not_allowed"), refused=True)
     language = await _language(services, session, update)
     data = query.data or ""
@@ -350,6 +350,8 @@ async def on_pending_input(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     user = update.effective_user
     if message is None or message.text is None or user is None:
         return
+    if not is_facilitator(services, user.id):
+        return  # only facilitators are ever asked for a text; nobody else pays a query
     async with services.session_factory()() as session:
         if await session.get(PendingInput, user.id) is None:
             return

@@ -23,6 +23,14 @@ async def for_participant(
     return result.all()
 
 
+# One answer's identity: (recommendation id, question, round).
+AnswerKey = tuple[str, str, int]
+
+
+def key_of(answer: Answer) -> AnswerKey:
+    return (answer.recommendation_id, answer.question, answer.round)
+
+
 @dataclass(frozen=True)
 class Saved:
     answer: Answer
@@ -42,16 +50,26 @@ async def save(
     voice_duration: int | None,
     now: datetime,
     round: int = 1,
+    known: dict[AnswerKey, Answer] | None = None,
 ) -> Saved:
-    """Insert or update the single row for this question; a change records `edited_at`."""
-    answer = await session.scalar(
-        select(Answer).where(
-            Answer.participant_id == participant_id,
-            Answer.recommendation_id == recommendation_id,
-            Answer.question == question,
-            Answer.round == round,
+    """Insert or update the single row for this question; a change records `edited_at`.
+
+    `known` is every row of this participant when the caller has already loaded them (the
+    participant flow has, to build its snapshot): then nothing is selected again, and a new
+    row is added to it.
+    """
+    key = (recommendation_id, question, round)
+    if known is not None:
+        answer = known.get(key)
+    else:
+        answer = await session.scalar(
+            select(Answer).where(
+                Answer.participant_id == participant_id,
+                Answer.recommendation_id == recommendation_id,
+                Answer.question == question,
+                Answer.round == round,
+            )
         )
-    )
     replaced: str | None = None
     if answer is None:
         answer = Answer(
@@ -62,6 +80,8 @@ async def save(
             answered_at=now,
         )
         session.add(answer)
+        if known is not None:
+            known[key] = answer
     else:
         changed = (answer.value, answer.skipped, answer.voice_file_id) != (
             value,

@@ -10,10 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Facilitator
 
 
-async def is_promoted(session: AsyncSession, user_id: int) -> bool:
-    return await session.get(Facilitator, user_id) is not None
-
-
 async def promote(session: AsyncSession, user_id: int, *, added_by: int, now: datetime) -> bool:
     """Add a facilitator; False if they already were one."""
     if await session.get(Facilitator, user_id) is not None:

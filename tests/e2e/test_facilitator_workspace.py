@@ -207,6 +207,10 @@ async def test_a_promoted_facilitator_can_work(bot: BotHarness) -> None:
     async with bot.sessions()() as session:
         created = await session.scalar(select(Workshop).where(Workshop.title == "Hugo's workshop"))
     assert created is not None and created.created_by == helper.user_id
+    # Facilitators are kept in memory; a restart reads the promoted ones back from the table.
+    await bot.restart()
+    helper.send_command("/workshops")
+    await reply_to(helper, "Hugo's workshop")
 
 
 async def test_voice_answers_are_stored_and_exported_in_a_zip(bot: BotHarness) -> None:
