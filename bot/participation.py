@@ -66,7 +66,8 @@ class Loaded:
     person: Person | None
     participant: Participant | None
     workshop: Workshop | None = None
-    answer_rows: dict[answers.AnswerKey, Answer] = field(default_factory=dict)
+    # The active participant's answers: row ids, and rows this update added.
+    answer_rows: dict[answers.AnswerKey, int | Answer] = field(default_factory=dict)
 
 
 def workshop_info(workshop: Workshop) -> WorkshopInfo:
@@ -98,7 +99,7 @@ def _info(
     participant: Participant,
     person: Person | None,
     workshop: Workshop,
-    rows: Iterable[Answer],
+    rows: Iterable[answers.Brief],
 ) -> ParticipantInfo:
     info = workshop_info(workshop)
     rounds: dict[int, dict[tuple[str, Question], AnswerInfo]] = {1: {}, 2: {}}
@@ -124,8 +125,7 @@ async def participant_info(
 ) -> ParticipantInfo:
     workshop = await workshops.get(session, participant.workshop_id)
     assert workshop is not None
-    rows = await answers.for_participant(session, participant.id, round=None)
-    return _info(participant, person, workshop, rows)
+    return _info(participant, person, workshop, await answers.briefs(session, participant.id))
 
 
 async def load(
@@ -141,14 +141,14 @@ async def load(
     participant: Participant | None = None
     workshop: Workshop | None = None
     info: ParticipantInfo | None = None
-    rows: dict[answers.AnswerKey, Answer] = {}
+    rows: dict[answers.AnswerKey, int | Answer] = {}
     found = await people.with_active_participation(session, user_id)
     if found is not None:
         person, participant, workshop = found
     if participant is not None and workshop is not None:
-        for row in await answers.for_participant(session, participant.id, round=None):
-            rows[answers.key_of(row)] = row
-        info = _info(participant, person, workshop, rows.values())
+        briefs = await answers.briefs(session, participant.id)
+        rows = {brief.key: brief.id for brief in briefs}
+        info = _info(participant, person, workshop, briefs)
     code = workshop_code_in(event)
     target: Workshop | None = None
     if code is not None:
@@ -186,6 +186,7 @@ async def apply(
     """Write every change of one outcome; the caller commits them together."""
     person, participant = loaded.person, loaded.participant
     applied = Applied([], [])
+    recordings: list[tuple[Answer, str, str]] = []
     if person is not None and person.unreachable:
         person.unreachable = False  # they wrote to us, so they unblocked the bot
     for change in changes:
@@ -244,12 +245,11 @@ async def apply(
                     path = voice_files.relative_path(
                         participant.pseudonym, change.rec, change.question.value, change.round
                     )
-                    applied.voice_to_fetch.append(
-                        VoiceFetch(saved.answer.id, change.voice_file_id, path)
-                    )
+                    recordings.append((saved.answer, change.voice_file_id, path))
             elif isinstance(change, Finish):
                 participant.finished_at = now
-    await session.flush()
+    await session.flush()  # one flush for the whole outcome; new answers get their ids here
+    applied.voice_to_fetch = [VoiceFetch(a.id, file_id, path) for a, file_id, path in recordings]
     if participant is not None:
         workshop = await workshops.get(session, participant.workshop_id)
         applied.pseudonym = participant.pseudonym

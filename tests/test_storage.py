@@ -213,10 +213,9 @@ async def test_two_deliveries_of_one_update_racing_claim_it_once(sessions: Sessi
             return await updates.claim(session, 11, NOW)
 
     racing = asyncio.gather(first(), second())
-    await first_claimed.wait()
-    await asyncio.sleep(0.2)  # the second claim is waiting on the first transaction
+    await asyncio.sleep(0.3)  # the second claim is now waiting on the first transaction
     release.set()
-    assert await racing == [True, False]
+    assert await asyncio.wait_for(racing, timeout=10) == [True, False]
     async with sessions() as session:
         count = select(func.count()).select_from(ProcessedUpdate)
         assert await session.scalar(count) == 1

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Answer
@@ -27,8 +27,44 @@ async def for_participant(
 AnswerKey = tuple[str, str, int]
 
 
-def key_of(answer: Answer) -> AnswerKey:
-    return (answer.recommendation_id, answer.question, answer.round)
+@dataclass(frozen=True)
+class Brief:
+    """What the conversation needs to know of a stored answer, without the whole row."""
+
+    id: int
+    recommendation_id: str
+    question: str
+    round: int
+    value: str | None
+    skipped: bool
+    voice_duration: int | None
+
+    @property
+    def key(self) -> AnswerKey:
+        return (self.recommendation_id, self.question, self.round)
+
+
+# Built once: it runs on every message. Plain columns rather than Answer objects, which cost
+# several times more to build and are only needed for the rare edit of an answer.
+_BRIEFS = (
+    select(
+        Answer.id,
+        Answer.recommendation_id,
+        Answer.question,
+        Answer.round,
+        Answer.value,
+        Answer.skipped,
+        Answer.voice_duration,
+    )
+    .where(Answer.participant_id == bindparam("participant_id"))
+    .order_by(Answer.round, Answer.id)
+)
+
+
+async def briefs(session: AsyncSession, participant_id: int) -> list[Brief]:
+    """Every round's answers of one participant, in the order they were first given."""
+    result = await session.execute(_BRIEFS, {"participant_id": participant_id})
+    return [Brief(*row) for row in result]
 
 
 @dataclass(frozen=True)
@@ -50,17 +86,21 @@ async def save(
     voice_duration: int | None,
     now: datetime,
     round: int = 1,
-    known: dict[AnswerKey, Answer] | None = None,
+    known: dict[AnswerKey, int | Answer] | None = None,
 ) -> Saved:
     """Insert or update the single row for this question; a change records `edited_at`.
 
-    `known` is every row of this participant when the caller has already loaded them (the
-    participant flow has, to build its snapshot): then nothing is selected again, and a new
-    row is added to it.
+    It does not flush: the participant flow writes all of an update's changes in one flush.
+
+    `known` is what the caller already knows of this participant's rows (the participant flow
+    loads their ids for its snapshot): a new answer is then inserted without a look-up, an
+    edit loads just its row, and the new row is added to `known`.
     """
     key = (recommendation_id, question, round)
+    answer: Answer | None
     if known is not None:
-        answer = known.get(key)
+        found = known.get(key)
+        answer = await session.get(Answer, found) if isinstance(found, int) else found
     else:
         answer = await session.scalar(
             select(Answer).where(
@@ -97,8 +137,7 @@ async def save(
     answer.skipped = skipped
     answer.voice_file_id = voice_file_id
     answer.voice_duration = voice_duration
-    await session.flush()
-    return Saved(answer, replaced)
+    return Saved(answer, replaced)  # written by the caller's flush or commit
 
 
 async def set_voice_path(

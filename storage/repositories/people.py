@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -24,6 +24,19 @@ async def get_person(session: AsyncSession, user_id: int) -> Person | None:
     return await session.get(Person, user_id)
 
 
+# Built once: it runs on every message (a reused statement also keeps its cache key).
+_WITH_ACTIVE_PARTICIPATION = (
+    select(Person, Participant, Workshop)
+    .outerjoin(
+        Participant,
+        (Participant.telegram_user_id == Person.telegram_user_id)
+        & (Participant.workshop_id == Person.active_workshop_id),
+    )
+    .outerjoin(Workshop, Workshop.id == Participant.workshop_id)
+    .where(Person.telegram_user_id == bindparam("user_id"))
+)
+
+
 async def with_active_participation(
     session: AsyncSession, user_id: int
 ) -> tuple[Person, Participant | None, Workshop | None] | None:
@@ -31,17 +44,7 @@ async def with_active_participation(
 
     Every message a person sends starts here, so this is one round trip instead of three.
     """
-    statement = (
-        select(Person, Participant, Workshop)
-        .outerjoin(
-            Participant,
-            (Participant.telegram_user_id == Person.telegram_user_id)
-            & (Participant.workshop_id == Person.active_workshop_id),
-        )
-        .outerjoin(Workshop, Workshop.id == Participant.workshop_id)
-        .where(Person.telegram_user_id == user_id)
-    )
-    row = (await session.execute(statement)).first()
+    row = (await session.execute(_WITH_ACTIVE_PARTICIPATION, {"user_id": user_id})).first()
     if row is None:
         return None
     return row[0], row[1], row[2]
