@@ -21,6 +21,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.aiohttp_request import AiohttpRequest
 from bot.config import Settings
 from bot.flows import facilitator
 from bot.flows.catalogue import load_catalogue
@@ -154,6 +155,12 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
+    if settings.telegram_http_client == "aiohttp":
+        # PTB's stock httpx client spent about half of the bot's CPU under load (httpcore scans
+        # its whole pool on every request): bench/http_bench.py, bench/load.py.
+        builder = builder.request(AiohttpRequest()).get_updates_request(
+            AiohttpRequest(connection_pool_size=1)
+        )
     per_second = settings.telegram_rate_limit
     if rate_limiter and per_second > 0:
         # One send at a time, evenly spaced: the default limiter lets 30 through at once and

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Messages per second across all chats (Telegram allows about 30); 0 turns the limiter off.
     telegram_rate_limit: float = 29.0
+    # How the bot talks HTTP to Telegram: aiohttp (bot/aiohttp_request.py, several times less
+    # CPU per call) or python-telegram-bot's stock httpx (for SOCKS proxies or HTTP/2).
+    telegram_http_client: Literal["aiohttp", "httpx"] = "aiohttp"
     # How often the scheduler looks for due reminders, prompts and broadcasts; 0 turns it off.
     scheduler_interval_seconds: float = 20.0
     # Webhook mode only: Telegram sends it back in a header, so a stranger who finds the URL

@@ -12,7 +12,13 @@ TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
-    for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "FACILITATOR_IDS", "TELEGRAM_API_BASE_URL"):
+    for name in (
+        "TELEGRAM_BOT_TOKEN",
+        "DATABASE_URL",
+        "FACILITATOR_IDS",
+        "TELEGRAM_API_BASE_URL",
+        "TELEGRAM_HTTP_CLIENT",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
 
@@ -24,6 +30,7 @@ def test_reads_ids_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.facilitator_ids == frozenset({11, 22})
     assert settings.database_url.startswith("sqlite+aiosqlite://")
     assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
+    assert settings.telegram_http_client == "aiohttp"
 
 
 def test_env_file_is_read(tmp_path: object) -> None:
@@ -41,6 +48,7 @@ def test_env_file_is_read(tmp_path: object) -> None:
         ("FACILITATOR_IDS", "12,@alice", "FACILITATOR_IDS '@alice' is not a numeric"),
         ("DATABASE_URL", "mysql://x", "DATABASE_URL must start with"),
         ("TELEGRAM_API_BASE_URL", "ftp://x", "TELEGRAM_API_BASE_URL must start with"),
+        ("TELEGRAM_HTTP_CLIENT", "requests", "TELEGRAM_HTTP_CLIENT "),
     ],
 )
 def test_bad_settings_name_the_variable(
