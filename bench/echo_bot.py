@@ -1,6 +1,7 @@
 """The baseline of the load benchmark: a minimal python-telegram-bot echo bot.
 
     python -m bench.echo_bot --base-url http://127.0.0.1:PORT/bot [--token 123:ABC...]
+                             [--http httpx|aiohttp]
 
 It does what any bot on python-telegram-bot does at the least, and nothing else: long polling,
 one reply per text (the same text), and for a button press an answer to the callback query
@@ -11,6 +12,9 @@ no per-person ordering.
 It processes up to 64 updates at once, like the workshop bot (`PerUserUpdateProcessor(64)`),
 so the comparison is between two bots given the same room for concurrency; PTB's default of
 one update at a time would make the baseline slower and the ratio flattering.
+
+`--http aiohttp` swaps in the workshop bot's own HTTP client (bot/aiohttp_request.py), so
+bench/load.py can also compare the two bots on the same transport.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+
+from bot.aiohttp_request import AiohttpRequest
 
 DEFAULT_TOKEN = "123456:ECHO-TOKEN-abcdefghijklmnop"
 AGAIN = InlineKeyboardMarkup([[InlineKeyboardButton("Again", callback_data="again")]])
@@ -58,15 +64,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--token", default=os.environ.get("TELEGRAM_BOT_TOKEN", DEFAULT_TOKEN), help="bot token"
     )
+    parser.add_argument(
+        "--http",
+        choices=("httpx", "aiohttp"),
+        default="httpx",
+        help="httpx: python-telegram-bot as it comes (default); aiohttp: the workshop bot's "
+        "own HTTP client (bot/aiohttp_request.py), to compare like with like",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    application = (
-        ApplicationBuilder()
-        .token(args.token)
-        .base_url(args.base_url)
-        .concurrent_updates(64)
-        .build()
-    )
+    builder = ApplicationBuilder().token(args.token).base_url(args.base_url)
+    if args.http == "aiohttp":
+        builder = builder.request(AiohttpRequest()).get_updates_request(
+            AiohttpRequest(connection_pool_size=1)
+        )
+    application = builder.concurrent_updates(64).build()
     application.add_handler(MessageHandler(filters.TEXT, echo_text))
     application.add_handler(CallbackQueryHandler(echo_button))
     application.run_polling(allowed_updates=["message", "callback_query"])
