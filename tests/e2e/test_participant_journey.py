@@ -130,6 +130,40 @@ async def test_leaving_midway_and_coming_back_after_a_restart(bot: BotHarness) -
     assert participant is not None and participant.position == "q.h3.pr"
 
 
+@pytest.mark.parametrize("error_code", [500, 502])
+async def test_a_failing_telegram_api_loses_no_answer(bot: BotHarness, error_code: int) -> None:
+    """Telegram fails the reply: the answer is already stored, the person is told to try
+    again, and /start picks up at the next question."""
+    user = bot.user("en")
+    await join(bot, user)
+    bot.server.fail_next("sendMessage", error_code)
+    user.press("4")
+    await reply_to(user, "Please try again in a moment")
+    stored = await bot.answers_of(user)
+    assert stored[("h1", "priority")].value == "4"
+    user.send_command("/start")
+    back = await reply_to(user, "Welcome back")
+    assert "What would need to be true" in back.text
+    user.send_text("Training")
+    await reply_to(user, "What worries you")
+    assert (await bot.answers_of(user))[("h1", "needs")].value == "Training"
+    failed = [r for r in bot.server.requests if r.status == error_code]
+    assert [r.method for r in failed] == ["sendMessage"]
+
+
+async def test_flood_control_on_a_reply_is_waited_out(bot: BotHarness) -> None:
+    """A 429 on the next question is retried after Telegram's retry_after; nothing is lost."""
+    user = bot.user("en")
+    await join(bot, user)
+    bot.server.fail_next("sendMessage", 429, retry_after=1)
+    user.press("4")
+    await reply_to(user, "What would need to be true")
+    sends = [r.status for r in bot.server.requests if r.method == "sendMessage"]
+    assert sends[-2:] == [429, 200]
+    assert (await bot.answers_of(user))[("h1", "priority")].value == "4"
+    assert not any("Please try again" in m.text for m in user.inbox)
+
+
 async def test_duplicate_updates_change_nothing(bot: BotHarness) -> None:
     user = bot.user("en")
     await join(bot, user)
