@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,18 +9,6 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Answer
-
-
-async def for_participant(
-    session: AsyncSession, participant_id: int, *, round: int | None = 1
-) -> Sequence[Answer]:
-    """One round's answers, or every round's with `round=None`."""
-    statement = select(Answer).where(Answer.participant_id == participant_id)
-    if round is not None:
-        statement = statement.where(Answer.round == round)
-    result = await session.scalars(statement.order_by(Answer.round, Answer.id))
-    return result.all()
-
 
 # One answer's identity: (recommendation id, question, round).
 AnswerKey = tuple[str, str, int]
