@@ -1015,6 +1015,19 @@ class FakeBotApi:
             raise ApiError(400, "Bad Request: chat not found")
         return chat_id
 
+    def _message_text(self, params: JSONDict, *, too_long: str) -> tuple[str, str, list[JSONDict]]:
+        """The raw and the formatted text of a send or an edit, checked as Telegram does (each
+        words "too long" its own way)."""
+        raw = params.get("text")
+        if not isinstance(raw, str) or not raw:
+            raise ApiError(400, "Bad Request: message text is empty")
+        text, entities = self._formatted(raw, params.get("parse_mode"), params.get("entities"))
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if utf16_len(text) > MAX_MESSAGE_LENGTH:
+            raise ApiError(400, f"Bad Request: {too_long}")
+        return raw, text, entities
+
     @staticmethod
     def _formatted(raw: str, parse_mode: str | None, entities: Any) -> tuple[str, list[JSONDict]]:
         mode = (parse_mode or "").lower()
@@ -1280,14 +1293,7 @@ class FakeBotApi:
 
     async def _send_message(self, params: JSONDict, files: dict[str, UploadedFile]) -> JSONDict:
         chat_id = self._chat_id(params)
-        raw = params.get("text")
-        if not isinstance(raw, str) or not raw:
-            raise ApiError(400, "Bad Request: message text is empty")
-        text, entities = self._formatted(raw, params.get("parse_mode"), params.get("entities"))
-        if not text.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if utf16_len(text) > MAX_MESSAGE_LENGTH:
-            raise ApiError(400, "Bad Request: message is too long")
+        _, text, entities = self._message_text(params, too_long="message is too long")
         markup = self._markup(params.get("reply_markup"))
         reply = params.get("reply_parameters")
         if isinstance(reply, dict) and not reply.get("allow_sending_without_reply"):
@@ -1358,14 +1364,7 @@ class FakeBotApi:
         message = self._target(params, "edit")
         if message.method != "sendMessage":
             raise ApiError(400, "Bad Request: there is no text in the message to edit")
-        raw = params.get("text")
-        if not isinstance(raw, str) or not raw:
-            raise ApiError(400, "Bad Request: message text is empty")
-        text, entities = self._formatted(raw, params.get("parse_mode"), params.get("entities"))
-        if not text.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if utf16_len(text) > MAX_MESSAGE_LENGTH:
-            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        raw, text, entities = self._message_text(params, too_long="MESSAGE_TOO_LONG")
         # Like Telegram: an edit without reply_markup removes the inline keyboard.
         markup = self._markup(params.get("reply_markup"))
         return self._apply_edit(
