@@ -52,17 +52,23 @@ class ParticipantRow:
     answers: int
 
 
+# Who answered, as every export shows them: the first five columns of both row kinds below.
+_WHO = (
+    Workshop.code,
+    Participant.pseudonym,
+    Participant.role,
+    Participant.role_other,
+    Person.language,
+)
+
+
 async def stream_answers(
     session: AsyncSession, workshop_id: int
 ) -> AsyncGenerator[ResponseRow, None]:
     """Every answer of a workshop, ordered by participant, recommendation order is the caller's."""
     statement = (
         select(
-            Workshop.code,
-            Participant.pseudonym,
-            Participant.role,
-            Participant.role_other,
-            Person.language,
+            *_WHO,
             Answer.recommendation_id,
             Answer.question,
             Answer.round,
@@ -122,11 +128,7 @@ async def participants(session: AsyncSession, workshop_id: int) -> list[Particip
     )
     statement = (
         select(
-            Workshop.code,
-            Participant.pseudonym,
-            Participant.role,
-            Participant.role_other,
-            Person.language,
+            *_WHO,
             Participant.consented_at,
             Participant.last_active_at,
             Participant.finished_at,
