@@ -84,6 +84,22 @@ class Workshop(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Brussels")
     followup_days: Mapped[int] = mapped_column(Integer, default=7)
     nudge_hours: Mapped[list[int]] = mapped_column(JSON, default=lambda: [24, 72])
+    # Who is responsible and how people reach a human (consent, /help, the safety reply).
+    # None means "the settings' default" (ORGANISATION_NAME, ORGANISATION_CONTACT, ...).
+    organisation: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    contact: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    privacy_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    # A helpline that replaces the country's default one in the safety reply.
+    helpline: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Telegram ids alerted when someone writes something worrying; empty: the creator.
+    safeguarding_leads: Mapped[list[int]] = mapped_column(JSON, default=list)
+    retention_months: Mapped[int] = mapped_column(Integer, default=12)
+    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    retention_warned_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Personal data deleted at the end of retention; only these counts are kept.
+    purged_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    retained_counts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     participants: Mapped[list[Participant]] = relationship(
         back_populates="workshop", cascade="all, delete-orphan", passive_deletes=True
@@ -103,6 +119,9 @@ class Person(Base):
     reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Set when Telegram answers 403 (the person blocked the bot): no more sends until they return.
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The safeguarding alert whose conversation with the team is open: what they type goes
+    # to the team, not into an answer. Loaded with the person, so it costs no query.
+    relay_alert_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     participations: Mapped[list[Participant]] = relationship(
@@ -129,6 +148,11 @@ class Participant(Base):
     position: Mapped[str] = mapped_column(String(64))
     return_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
     consented_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Which consent text they agreed to (a hash of it) and in which language.
+    consent_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    consent_language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # May their words be shown, without their name, to others? None: not asked yet.
+    quote_consent: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     last_active_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
     nudges_sent: Mapped[int] = mapped_column(Integer, default=0)
@@ -167,8 +191,46 @@ class Answer(Base):
     voice_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Showed signs of distress or abuse: never quoted, never in a group message or report.
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The person said their words may be shown without their name.
+    may_quote: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A facilitator's decision on quoting it: pending, approved or hidden.
+    quote_status: Mapped[str] = mapped_column(String(16), default="pending")
 
     participant: Mapped[Participant] = relationship(back_populates="answers")
+
+
+class SafeguardingAlert(Base):
+    """Someone wrote words that may show distress or abuse; a lead must look at it.
+
+    The words are kept here (not only in an answer) because they may have been typed where no
+    answer is stored; they go with the participant when their data is deleted.
+    """
+
+    __tablename__ = "safeguarding_alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(
+        ForeignKey("workshops.id", ondelete="CASCADE"), index=True
+    )
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    recommendation_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    question: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    words: Mapped[str] = mapped_column(Text)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the leads were told; None until a send succeeded (the scheduler tries again).
+    notified_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    contact_requested_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    handled_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    handled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The conversation through the bot: which lead, since when, until when.
+    relay_lead_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    relay_started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    relay_ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Facilitator(Base):
@@ -245,6 +307,8 @@ class PendingInput(Base):
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
+    # What the input is about beyond the workshop (the safeguarding alert of a relay).
+    ref_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
