@@ -7,8 +7,9 @@ It starts the fake Bot API server of the tests in this process, then the real bo
 (`python -m bot run`) as a separate process pointed at it, and lets N simulated people open
 the default workshop, agree, pick a role (worker, service user, technologist in turn), and for
 each of the 5 headline recommendations tap a priority and type their needs and their concerns,
-then tap "Send my answers": 19 updates each. Like a person, each one waits for the bot's reply
-before the next step. Afterwards the database must hold exactly the 15 answers each typed.
+then tap "Send my answers" and "keep my words private": 20 updates each. Like a person, each
+one waits for the bot's reply before the next step. Afterwards the database must hold exactly
+the 15 answers each typed.
 
 Each backend gets two runs, each on a fresh database and bot:
 
@@ -341,7 +342,12 @@ async def workshop_journey(person: Person) -> None:
         await person.step(
             "text", functools.partial(user.send_text, concerns), containing(following)
         )
-    await person.step("button", lambda: user.press("✅ Send my answers"), containing("Thank you!"))
+    await person.step(
+        "button", lambda: user.press("✅ Send my answers"), containing("May we share your words")
+    )
+    await person.step(
+        "button", lambda: user.press("No, keep my words private"), containing("Thank you!")
+    )
 
 
 def echo_update(user: FakeUser, index: int, number: int, kind: str) -> None:
@@ -526,6 +532,9 @@ def _child_env(**values: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key.upper() not in settings}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"
+    # The bot refuses to run without them (people must know who runs the workshop).
+    env["ORGANISATION_NAME"] = "Load test"
+    env["ORGANISATION_CONTACT"] = "load@example.org"
     env.update(values)
     return env
 

@@ -23,16 +23,22 @@ from telegram.ext import (
 
 from bot.aiohttp_request import AiohttpRequest
 from bot.config import Settings
-from bot.flows import facilitator
+from bot.flows import facilitator, quotes, workshop_safety
 from bot.flows.catalogue import load_catalogue
+from bot.flows.safeguarding.lexicon import load_lexicons
 from bot.flows.screens import HELP_COMMANDS
 from bot.flows.views import Msg
 from bot.handlers.errors import on_error
 from bot.handlers.facilitator import on_facilitator_update
 from bot.handlers.participant import on_participant_update
+from bot.handlers.quotes import BUTTON_PATTERN as QUOTE_BUTTONS
+from bot.handlers.quotes import on_quotes_update
+from bot.handlers.safeguarding import BUTTON_PATTERN as ALERT_BUTTONS
+from bot.handlers.safeguarding import on_alert_button, on_lead_message
 from bot.handlers.scheduling import BUTTON_PATTERN as SCHEDULE_BUTTONS
 from bot.handlers.scheduling import COMMANDS as SCHEDULE_COMMANDS
 from bot.handlers.scheduling import on_pending_input, on_schedule_update
+from bot.handlers.workshop_safety import on_safety_command
 from bot.rendering import Renderer
 from bot.scheduling.scheduler import Scheduler
 from bot.services import SERVICES_KEY, Clock, Services, services_from, utc_now
@@ -71,6 +77,7 @@ async def open_database(services: Services, *, migrate: bool = True) -> None:
             title=services.settings.default_workshop_title,
             scope=catalogue.scope(DEFAULT_SCOPE),
             languages=languages,
+            retention_months=services.settings.retention_months,
         )
         await updates.prune(session, services.clock() - PROCESSED_UPDATE_RETENTION)
         services.facilitators.load(await promoted_ids(session))
@@ -140,6 +147,8 @@ def build_application(
     base = base_url or settings.telegram_api_base_url
     translator = Translator()
     catalogue = load_catalogue()
+    # Compiled once at start (about a second), not on the first message someone types.
+    load_lexicons()
     services = Services(
         settings=settings,
         catalogue=catalogue,
@@ -173,6 +182,16 @@ def build_application(
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services
     private_messages = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    # A safeguarding lead's words in an open conversation go to the participant, first of all.
+    application.add_handler(MessageHandler(private_messages, on_lead_message), group=-2)
+    application.add_handler(CallbackQueryHandler(on_alert_button, pattern=ALERT_BUTTONS))
+    application.add_handler(
+        CommandHandler(quotes.COMMAND, on_quotes_update, filters=private_messages)
+    )
+    application.add_handler(CallbackQueryHandler(on_quotes_update, pattern=QUOTE_BUTTONS))
+    application.add_handler(
+        CommandHandler(workshop_safety.COMMAND, on_safety_command, filters=private_messages)
+    )
     # A facilitator's broadcast text is caught first (it stops the update when it takes it).
     application.add_handler(
         MessageHandler(private_messages & filters.TEXT, on_pending_input), group=-1

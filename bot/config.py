@@ -45,6 +45,17 @@ class Settings(BaseSettings):
     # Webhook mode only: Telegram sends it back in a header, so a stranger who finds the URL
     # cannot post forged updates. Never echoed in errors or logs.
     telegram_webhook_secret: str = ""
+    # Who runs the workshops and how people reach a human: named in the consent, in /help and
+    # in the safety reply. Required to run (a workshop can override them).
+    organisation_name: str = ""
+    organisation_contact: str = ""
+    privacy_notice_url: str = ""
+    # Whose national helpline the safety reply names (bot/flows/safeguarding/helplines.yaml).
+    default_country: str = "BE"
+    # How long personal data is kept after a workshop closes or goes quiet.
+    retention_months: int = 12
+    # Group figures shown to participants hide any role with fewer people than this.
+    min_group_size: int = 5
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -61,6 +72,34 @@ class Settings(BaseSettings):
                 "must be 1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)"
             )
         return value.strip()
+
+    @field_validator("organisation_name", "organisation_contact", "privacy_notice_url")
+    @classmethod
+    def _short_text(cls, value: str) -> str:
+        value = value.strip()
+        if len(value) > 200:
+            raise ValueError("must be at most 200 characters")
+        return value
+
+    @field_validator("default_country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        from bot.flows.safeguarding.helplines import known_countries
+
+        code = value.strip().upper()
+        if code not in known_countries():
+            raise ValueError(
+                f"{value!r} is not a country with a known helpline "
+                f"({', '.join(sorted(known_countries()))})"
+            )
+        return code
+
+    @field_validator("retention_months", "min_group_size")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be a whole number of at least 1")
+        return value
 
     @field_validator("telegram_api_base_url")
     @classmethod
@@ -119,6 +158,14 @@ def load_settings(
         settings = Settings(**overrides)  # type: ignore[arg-type]
         if require_token and not settings.telegram_bot_token:
             raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
+        if require_token:
+            # Running the bot means talking with people: they must know who is responsible.
+            for name in ("organisation_name", "organisation_contact"):
+                if not getattr(settings, name):
+                    raise ConfigError(
+                        f"{name.upper()} is not set (people must know who runs the workshop "
+                        "and how to reach a person; see README, Safeguarding and personal data)"
+                    )
         if require_webhook_secret and not settings.telegram_webhook_secret:
             raise ConfigError(
                 "TELEGRAM_WEBHOOK_SECRET is not set (webhook mode needs it: 1 to 256 "

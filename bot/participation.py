@@ -12,28 +12,47 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import voice_files
-from bot.flows.participant import workshop_code_in
-from bot.flows.positions import REVIEW, ROLE, Position, Question, Step
+from bot.flows.participant import asks_to_withdraw, workshop_code_in
+from bot.flows.positions import FREE_TEXT_QUESTIONS, REVIEW, ROLE, Position, Question, Step
 from bot.flows.state import (
     AnswerInfo,
     Change,
     Command,
+    EndRelay,
     Event,
     Finish,
     Forget,
+    ForwardToTeam,
     Join,
     Move,
     ParticipantInfo,
+    RaiseAlert,
+    RequestContact,
     SaveAnswer,
     SetLanguage,
+    SetMayQuote,
+    SetQuoteConsent,
     SetReminders,
     SetRole,
     Snapshot,
     SwitchWorkshop,
+    TextInput,
     WorkshopInfo,
 )
-from storage.models import Answer, Participant, Person, Workshop
-from storage.repositories import answers, people, workshops
+from storage.models import Answer, Participant, Person, SafeguardingAlert, Workshop
+from storage.repositories import answers, people, safeguarding, workshops
+
+_QUOTABLE = tuple(question.value for question in FREE_TEXT_QUESTIONS)
+
+
+@dataclass(frozen=True)
+class Forward:
+    """Words for the lead in an open conversation, sent after the commit."""
+
+    alert_id: int
+    lead_id: int
+    pseudonym: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -52,6 +71,12 @@ class Applied:
     # Who and where, for log lines: the participant's pseudonym and workshop code, if any.
     pseudonym: str | None = None
     workshop_code: str | None = None
+    # Safeguarding: alerts the leads must hear about, after the commit.
+    alerts: list[int] = field(default_factory=list)
+    contact_requests: list[int] = field(default_factory=list)
+    forward: Forward | None = None
+    # A conversation the person ended: (lead, alert) to tell the lead.
+    relay_ended: tuple[int, int] | None = None
 
 
 @dataclass
@@ -70,7 +95,21 @@ class Loaded:
     answer_rows: dict[answers.AnswerKey, int | Answer] = field(default_factory=dict)
 
 
-def workshop_info(workshop: Workshop) -> WorkshopInfo:
+@dataclass(frozen=True)
+class WorkshopDefaults:
+    """The settings' organisation, contact, privacy notice and country, for workshops that
+    set none of their own (resolved when read, so a corrected setting reaches every one)."""
+
+    organisation: str = ""
+    contact: str = ""
+    privacy_url: str | None = None
+    country: str | None = None
+
+
+NO_DEFAULTS = WorkshopDefaults()
+
+
+def workshop_info(workshop: Workshop, defaults: WorkshopDefaults = NO_DEFAULTS) -> WorkshopInfo:
     return WorkshopInfo(
         id=workshop.id,
         code=workshop.code,
@@ -80,6 +119,12 @@ def workshop_info(workshop: Workshop) -> WorkshopInfo:
         is_open=workshop.is_open,
         is_active=workshop.status == "active",
         is_default=workshop.is_default,
+        organisation=workshop.organisation or defaults.organisation,
+        contact=workshop.contact or defaults.contact,
+        privacy_url=workshop.privacy_url or defaults.privacy_url,
+        country=workshop.country or defaults.country,
+        helpline=workshop.helpline,
+        retention_months=workshop.retention_months,
     )
 
 
@@ -100,12 +145,13 @@ def _info(
     person: Person | None,
     workshop: Workshop,
     rows: Iterable[answers.Brief],
+    defaults: WorkshopDefaults = NO_DEFAULTS,
 ) -> ParticipantInfo:
-    info = workshop_info(workshop)
+    info = workshop_info(workshop, defaults)
     rounds: dict[int, dict[tuple[str, Question], AnswerInfo]] = {1: {}, 2: {}}
     for row in rows:
         rounds.setdefault(row.round, {})[(row.recommendation_id, Question(row.question))] = (
-            AnswerInfo(row.value, row.skipped, row.voice_duration)
+            AnswerInfo(row.value, row.skipped, row.voice_duration, row.may_quote, row.sensitive)
         )
     return ParticipantInfo(
         workshop=info,
@@ -117,15 +163,21 @@ def _info(
         answers=rounds[1],
         followup=rounds[2],
         reminders_enabled=person.reminders_enabled if person else True,
+        relay_open=person is not None and person.relay_alert_id is not None,
+        quote_consent=participant.quote_consent,
     )
 
 
 async def participant_info(
-    session: AsyncSession, participant: Participant, person: Person | None = None
+    session: AsyncSession,
+    participant: Participant,
+    person: Person | None = None,
+    defaults: WorkshopDefaults = NO_DEFAULTS,
 ) -> ParticipantInfo:
     workshop = await workshops.get(session, participant.workshop_id)
     assert workshop is not None
-    return _info(participant, person, workshop, await answers.briefs(session, participant.id))
+    briefs = await answers.briefs(session, participant.id)
+    return _info(participant, person, workshop, briefs, defaults)
 
 
 async def load(
@@ -136,6 +188,7 @@ async def load(
     event: Event,
     languages: tuple[str, ...],
     is_facilitator: bool = False,
+    defaults: WorkshopDefaults = NO_DEFAULTS,
 ) -> Loaded:
     person: Person | None = None
     participant: Participant | None = None
@@ -148,23 +201,31 @@ async def load(
     if participant is not None and workshop is not None:
         briefs = await answers.briefs(session, participant.id)
         rows = {brief.key: brief.id for brief in briefs}
-        info = _info(participant, person, workshop, briefs)
+        info = _info(participant, person, workshop, briefs, defaults)
     code = workshop_code_in(event)
     target: Workshop | None = None
     if code is not None:
         target = await workshops.get_by_code(session, code)
-    elif isinstance(event, Command) and event.name == "start":
+    elif (isinstance(event, Command) and event.name in ("start", "help")) or (
+        participant is None and isinstance(event, TextInput)
+    ):
+        # /start joins it; /help and the safety reply of someone not yet in a workshop
+        # name its contact and helpline.
         target = await workshops.get_default(session)
     target_participant: Participant | None = None
     if target is not None and person is not None:
         target_participant = await people.get_participant(session, user_id, target.id)
+    joined = 1
+    if person is not None and asks_to_withdraw(event):
+        joined = await people.count_participations(session, user_id)
     snapshot = Snapshot(
+        workshops_joined=joined,
         telegram_language=telegram_language,
         person_language=person.language if person else None,
         participant=info,
-        target=workshop_info(target) if target else None,
+        target=workshop_info(target, defaults) if target else None,
         target_participant=(
-            await participant_info(session, target_participant, person)
+            await participant_info(session, target_participant, person, defaults)
             if target_participant
             else None
         ),
@@ -182,11 +243,14 @@ async def apply(
     user_id: int,
     changes: list[Change],
     now: datetime,
+    consent_version: str | None = None,
 ) -> Applied:
     """Write every change of one outcome; the caller commits them together."""
     person, participant = loaded.person, loaded.participant
     applied = Applied([], [])
     recordings: list[tuple[Answer, str, str]] = []
+    new_alerts: list[SafeguardingAlert] = []
+    contacted: list[SafeguardingAlert] = []
     if person is not None and person.unreachable:
         person.unreachable = False  # they wrote to us, so they unblocked the bot
     for change in changes:
@@ -202,6 +266,8 @@ async def apply(
                     now=now,
                 )
             person.active_workshop_id = change.workshop_id
+            participant.consent_version = consent_version
+            participant.consent_language = change.language
         elif isinstance(change, SwitchWorkshop):
             assert person is not None
             person.active_workshop_id = change.workshop_id
@@ -212,10 +278,38 @@ async def apply(
         elif isinstance(change, SetReminders):
             assert person is not None
             person.reminders_enabled = change.enabled
+        elif isinstance(change, Forget) and change.workshop_only:
+            assert participant is not None
+            applied.files_to_delete += await people.participation_voice_paths(
+                session, participant.id
+            )
+            workshop_id = participant.workshop_id
+            participant = None
+            if await people.delete_participation(session, user_id, workshop_id):
+                person = None
         elif isinstance(change, Forget):
             applied.files_to_delete += await people.voice_paths(session, user_id)
             await people.delete_everything(session, user_id)
             person = participant = None
+        elif isinstance(change, ForwardToTeam):
+            assert person is not None and person.relay_alert_id is not None
+            found = await safeguarding.context(session, person.relay_alert_id)
+            if found is None or found.alert.relay_ended_at is not None:
+                person.relay_alert_id = None
+            else:
+                assert found.alert.relay_lead_id is not None
+                applied.forward = Forward(
+                    found.alert.id,
+                    found.alert.relay_lead_id,
+                    found.participant.pseudonym,
+                    change.text,
+                )
+        elif isinstance(change, EndRelay):
+            assert person is not None and person.relay_alert_id is not None
+            ended = await safeguarding.close_relay(session, person.relay_alert_id, now)
+            person.relay_alert_id = None
+            if ended is not None and ended.alert.relay_lead_id is not None:
+                applied.relay_ended = (ended.alert.relay_lead_id, ended.alert.id)
         else:
             assert participant is not None, f"{change} needs a participant"
             participant.last_active_at = now
@@ -238,6 +332,8 @@ async def apply(
                     now=now,
                     round=change.round,
                     known=loaded.answer_rows if participant is loaded.participant else None,
+                    sensitive=change.sensitive,
+                    may_quote=change.may_quote,
                 )
                 if saved.replaced_voice_path:
                     applied.files_to_delete.append(saved.replaced_voice_path)
@@ -248,8 +344,51 @@ async def apply(
                     recordings.append((saved.answer, change.voice_file_id, path))
             elif isinstance(change, Finish):
                 participant.finished_at = now
+            elif isinstance(change, SetQuoteConsent):
+                participant.quote_consent = change.allowed
+                await session.flush()  # answers saved in this update are included
+                await answers.set_may_quote(
+                    session, participant.id, change.allowed, questions=_QUOTABLE
+                )
+            elif isinstance(change, SetMayQuote):
+                await session.flush()
+                key = (change.rec, change.question.value, change.round)
+                await answers.set_may_quote(
+                    session, participant.id, change.allowed, questions=_QUOTABLE, key=key
+                )
+            elif isinstance(change, RaiseAlert):
+                alert = await safeguarding.create(
+                    session,
+                    workshop_id=participant.workshop_id,
+                    participant_id=participant.id,
+                    words=change.words,
+                    categories=change.categories,
+                    recommendation_id=change.rec,
+                    question=change.question.value if change.question else None,
+                    now=now,
+                )
+                new_alerts.append(alert)
+            elif isinstance(change, RequestContact):
+                open_alert = await safeguarding.latest_open(session, participant.id)
+                if open_alert is None:
+                    # Asked after the alert was handled: a new one, so a lead sees the request.
+                    open_alert = await safeguarding.create(
+                        session,
+                        workshop_id=participant.workshop_id,
+                        participant_id=participant.id,
+                        words="",
+                        categories=(),
+                        recommendation_id=None,
+                        question=None,
+                        now=now,
+                    )
+                    new_alerts.append(open_alert)
+                open_alert.contact_requested_at = now
+                contacted.append(open_alert)
     await session.flush()  # one flush for the whole outcome; new answers get their ids here
     applied.voice_to_fetch = [VoiceFetch(a.id, file_id, path) for a, file_id, path in recordings]
+    applied.alerts = [alert.id for alert in new_alerts if alert not in contacted]
+    applied.contact_requests = [alert.id for alert in contacted]
     if participant is not None:
         workshop = await workshops.get(session, participant.workshop_id)
         applied.pseudonym = participant.pseudonym

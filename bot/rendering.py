@@ -6,6 +6,7 @@ can render every screen in every language to check for missing keys and length l
 
 from __future__ import annotations
 
+import hashlib
 import html
 from dataclasses import dataclass
 
@@ -55,6 +56,11 @@ class Renderer:
 
     def button(self, button: Button, language: str) -> tuple[str, str]:
         return self.plain(button.label, language), button.data
+
+    def fingerprint(self, view: View, language: str) -> str:
+        """A short hash of exactly what a view says: which consent text someone agreed to."""
+        text = "\n\n".join(message.text for message in self.view(view, language))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
     def view(self, view: View, language: str) -> list[RenderedMessage]:
         """One or more messages: long views split between paragraphs, keyboard on the last."""

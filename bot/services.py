@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.flows.catalogue import Catalogue
+from bot.participation import WorkshopDefaults
 from bot.rendering import Renderer
 from storage.engine import SessionFactory
 
@@ -62,6 +63,16 @@ class Services:
 
     def __post_init__(self) -> None:
         self.facilitators = FacilitatorIds(self.settings.facilitator_ids)
+
+    @property
+    def workshop_defaults(self) -> WorkshopDefaults:
+        settings = self.settings
+        return WorkshopDefaults(
+            organisation=settings.organisation_name,
+            contact=settings.organisation_contact,
+            privacy_url=settings.privacy_notice_url or None,
+            country=settings.default_country,
+        )
 
     def session_factory(self) -> SessionFactory:
         if self.sessions is None:

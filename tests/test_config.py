@@ -18,8 +18,12 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
         "FACILITATOR_IDS",
         "TELEGRAM_API_BASE_URL",
         "TELEGRAM_HTTP_CLIENT",
+        "DEFAULT_COUNTRY",
+        "MIN_GROUP_SIZE",
     ):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ORGANISATION_NAME", "Care Together")
+    monkeypatch.setenv("ORGANISATION_CONTACT", "team@care.example")
     monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
 
 
@@ -31,6 +35,14 @@ def test_reads_ids_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.database_url.startswith("sqlite+aiosqlite://")
     assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
     assert settings.telegram_http_client == "aiohttp"
+    assert settings.organisation_name == "Care Together"
+    assert settings.default_country == "BE" and settings.retention_months == 12
+    assert settings.min_group_size == 5
+
+
+def test_export_and_desk_commands_need_no_organisation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ORGANISATION_NAME")
+    assert load_settings(require_token=False).organisation_name == ""
 
 
 def test_env_file_is_read(tmp_path: object) -> None:
@@ -49,6 +61,10 @@ def test_env_file_is_read(tmp_path: object) -> None:
         ("DATABASE_URL", "mysql://x", "DATABASE_URL must start with"),
         ("TELEGRAM_API_BASE_URL", "ftp://x", "TELEGRAM_API_BASE_URL must start with"),
         ("TELEGRAM_HTTP_CLIENT", "requests", "TELEGRAM_HTTP_CLIENT "),
+        ("ORGANISATION_NAME", None, "ORGANISATION_NAME is not set (people must know who"),
+        ("ORGANISATION_CONTACT", " ", "ORGANISATION_CONTACT is not set"),
+        ("DEFAULT_COUNTRY", "XX", "DEFAULT_COUNTRY 'XX' is not a country with a known helpline"),
+        ("MIN_GROUP_SIZE", "0", "MIN_GROUP_SIZE must be a whole number of at least 1"),
     ],
 )
 def test_bad_settings_name_the_variable(

@@ -40,7 +40,12 @@ def test_start_with_code_shows_consent_in_telegram_language_and_stores_nothing()
     text = rendered_text(outcome.views, "fr")
     assert "Test workshop" in text and "accepte" in text.lower()
     labels = [b.data for row in outcome.views[0].keyboard for b in row]
-    assert labels == ["ok:TESTCODE23:fr", "no:TESTCODE23:fr", "cl:TESTCODE23:en"]
+    assert labels == [
+        "ok:TESTCODE23:fr",
+        "no:TESTCODE23:fr",
+        "cm:TESTCODE23:fr",
+        "cl:TESTCODE23:en",
+    ]
 
 
 def test_start_with_unknown_code_explains_and_changes_nothing() -> None:
@@ -251,7 +256,7 @@ def test_back_walks_to_previous_question_and_then_to_role() -> None:
 def test_pause_changes_nothing_and_offers_continue() -> None:
     outcome = flow.handle(snap(participant(q("h3", N))), ButtonPress("pause:q.h3.nd"))
     assert outcome.changes == []
-    assert [b.data for row in outcome.views[0].keyboard for b in row] == ["go"]
+    assert [b.data for row in outcome.views[0].keyboard for b in row] == ["go", "stop"]
 
 
 def test_more_expands_the_question_in_place() -> None:

@@ -92,6 +92,8 @@ def _environment(server: FakeBotApi, tmp_path: Path, **extra: str) -> dict[str, 
     env.update(
         PYTHONPATH=str(REPO),
         TELEGRAM_BOT_TOKEN=TOKEN,
+        ORGANISATION_NAME="Care Together",
+        ORGANISATION_CONTACT="team@care.example",
         TELEGRAM_API_BASE_URL=server.api_url,
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/db.sqlite",
         DATA_DIR=str(tmp_path / "data"),

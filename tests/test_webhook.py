@@ -256,6 +256,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("TELEGRAM_WEBHOOK_SECRET", "DATABASE_URL", "TELEGRAM_API_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("ORGANISATION_NAME", "Care Together")
+    monkeypatch.setenv("ORGANISATION_CONTACT", "team@care.example")
     monkeypatch.chdir(tmp_path)
 
 

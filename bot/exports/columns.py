@@ -87,6 +87,10 @@ RESPONSE_COLUMNS: tuple[Column[ResponseRow], ...] = (
     Column("voice_file", Kind.TEXT, lambda r: r.voice_path, width=28),
     Column("answered_at", Kind.DATETIME, lambda r: r.answered_at, width=20),
     Column("edited_at", Kind.DATETIME, lambda r: r.edited_at, width=20),
+    # Words that may show distress or abuse: never quote them, handle them with care.
+    Column("sensitive", Kind.BOOL, lambda r: r.sensitive),
+    # The person said yes to their words being shown, without their name.
+    Column("may_quote", Kind.BOOL, lambda r: r.may_quote),
 )
 
 PARTICIPANT_COLUMNS: tuple[Column[ParticipantRow], ...] = (

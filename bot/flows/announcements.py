@@ -20,12 +20,23 @@ def _footer() -> Msg:
     return Msg("announce.footer")
 
 
+def _stop_rows() -> tuple[tuple[Button, ...], ...]:
+    """Every reminder and nudge: stop the reminders, or stop and delete, in one tap."""
+    return (
+        (Button(Msg("reminders.stop_button"), callback(Verb.REMINDERS_OFF)),),
+        (Button(Msg("withdraw.button"), callback(Verb.WITHDRAW)),),
+    )
+
+
 def day_before(title: str, when: str) -> View:
-    return View((Msg("announce.day_before", {"title": Literal(title), "when": when}), _footer()))
+    text = Msg("announce.day_before", {"title": Literal(title), "when": when})
+    return View((text, _footer()), _stop_rows())
 
 
 def soon(title: str, at: str) -> View:
-    return View((Msg("announce.soon", {"title": Literal(title), "time": at}), _footer()))
+    return View(
+        (Msg("announce.soon", {"title": Literal(title), "time": at}), _footer()), _stop_rows()
+    )
 
 
 def session_prompt(number: int, session_title: str, recs: Sequence[str]) -> View:
@@ -44,7 +55,7 @@ def broadcast(title: str, text: str) -> View:
 def nudge(title: str) -> View:
     return View(
         (Msg("announce.nudge", {"title": Literal(title)}), _footer()),
-        ((Button(Msg("button.continue"), callback(Verb.RESUME)),),),
+        ((Button(Msg("button.continue"), callback(Verb.RESUME)),), *_stop_rows()),
     )
 
 
@@ -62,9 +73,18 @@ def shorten(text: str) -> str:
 
 
 def followup(
-    title: str, recs: Sequence[str], stats: WorkshopStats, quotes: Quotes, decimal_mark: str
+    title: str,
+    recs: Sequence[str],
+    stats: WorkshopStats,
+    quotes: Quotes,
+    decimal_mark: str,
+    min_group_size: int = 5,
 ) -> View:
-    """What the group said about each recommendation this person answered (never who)."""
+    """What the group said about each recommendation this person answered (never who).
+
+    A role with fewer than `min_group_size` answers shows no figure: with one service user,
+    "mean 1.0" would be that person's own rating, told to everyone.
+    """
     blocks: list[Part] = [Msg("announce.followup", {"title": Literal(title)})]
     for rec in recs:
         lines: list[Part] = [
@@ -75,7 +95,11 @@ def followup(
             if not cell.answered:
                 continue
             role_name = Msg(f"role.group.{role}")
-            if cell.mean is None:
+            if cell.answered < min_group_size:
+                lines.append(
+                    Msg("announce.followup_too_few", {"role": role_name, "min": min_group_size})
+                )
+            elif cell.mean is None:
                 lines.append(
                     Msg("announce.followup_no_mean", {"role": role_name, "n": cell.answered})
                 )

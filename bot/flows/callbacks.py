@@ -16,6 +16,7 @@ class Verb(StrEnum):
     CONSENT = "ok"  # ok:<workshop code>:<lang>
     DECLINE = "no"  # no:<workshop code>:<lang>
     CONSENT_LANGUAGE = "cl"  # cl:<workshop code>:<lang>: show the consent in another language
+    CONSENT_MORE = "cm"  # cm:<workshop code>:<lang>: the consent with everything about data
     LANGUAGE = "lang"  # lang:<lang>
     ROLE = "role"  # role:<role>
     PRIORITY = "prio"  # prio:<position>:<1-5|u>
@@ -26,8 +27,17 @@ class Verb(StrEnum):
     RESUME = "go"  # go
     EDIT = "edit"  # edit:<recommendation id>
     SUBMIT = "done"  # done
-    FORGET = "forget"  # forget:yes|no
+    FORGET = "forget"  # forget:yes|ws|no (everything, this workshop, keep)
     FOLLOWUP = "fu"  # fu: start the follow-up round
+    CONTACT_ME = "sos"  # sos: please let a person from the team contact me
+    END_RELAY = "endchat"  # endchat: end the conversation with the team
+    QUOTE_CONSENT = "qc"  # qc:y|n: may we share your words (asked before they finish)
+    SHARING = "share"  # share: the list of their typed answers, shared or private
+    QUOTE_TOGGLE = "qt"  # qt:<rec>:<question short>:<round>:y|n: share one answer or not
+    WITHDRAW = "stop"  # stop: "Stop and delete my answers", from any screen
+    REMINDERS_OFF = "roff"  # roff: "Stop reminders", on every reminder and nudge
+    QUOTE_REVIEW = "qa"  # qa:<answer id>:a|h: a facilitator approves or hides a quote
+    ALERT = "sg"  # sg:<alert id>:show|done|write|end: a safeguarding lead's buttons
 
 
 @dataclass(frozen=True)

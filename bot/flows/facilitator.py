@@ -16,12 +16,44 @@ from bot.flows.catalogue import ROLES
 from bot.flows.state import ButtonPress, Command, WorkshopInfo
 from bot.flows.views import Button, CatalogueText, Lines, Literal, Msg, Part, View, text_view
 
-COMMANDS = ("newworkshop", "workshops", "stats", "export", "addfacilitator")
-# Handled by bot.handlers.scheduling, listed here so /help shows every facilitator command.
-HELP_COMMANDS = (*COMMANDS, "schedule", "scheduled", "broadcast", "followup", "nudges")
+COMMANDS = (
+    "newworkshop",
+    "workshops",
+    "stats",
+    "export",
+    "addfacilitator",
+    "closeworkshop",
+    "deleteworkshop",
+)
+# Handled elsewhere (bot.handlers.scheduling, .quotes, .workshop_safety), listed here so /help
+# shows every facilitator command.
+HELP_COMMANDS = (
+    *COMMANDS,
+    "schedule",
+    "scheduled",
+    "broadcast",
+    "followup",
+    "nudges",
+    "quotes",
+    "safety",
+)
 CALLBACK_PREFIX = "fw"
 MAX_TITLE_CHARS = 120
 SCOPE_PRESETS = ("headline", "detailed")
+# Commands that act on one workshop and name it by code (never "the latest" by default).
+CODE_COMMANDS = ("stats", "export", "closeworkshop", "deleteworkshop")
+# The PendingInput kind of a deletion waiting for its code to be typed again.
+DELETE_WORKSHOP_INPUT = "delete_workshop"
+# A confirmation typed later than this is refused: the question has gone out of sight.
+DELETE_CONFIRM_MINUTES = 10
+
+
+@dataclass(frozen=True)
+class Retention:
+    """When a workshop's personal data goes, or went, as a date in the reader's language."""
+
+    state: str  # "active" (unless someone answers), "closed", or "purged" (already gone)
+    date: str
 
 
 @dataclass(frozen=True)
@@ -30,6 +62,7 @@ class WorkshopSummary:
     by_role: Mapping[str, int]
     started: int
     finished: int
+    retention: Retention | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +75,11 @@ class FacilitatorSnapshot:
     languages: tuple[str, ...]
     workshop: WorkshopInfo | None = None  # the one a code or button names, else the latest
     overview: tuple[WorkshopSummary, ...] = ()
+    # For /closeworkshop and /deleteworkshop: the named workshop's retention and people.
+    retention: Retention | None = None
+    participants: int = 0
+    # In a conversation with a participant (safeguarding): that input must not be replaced.
+    in_conversation: bool = False
 
 
 # ---- changes and actions -------------------------------------------------------------------
@@ -67,7 +105,31 @@ class Promote:
     user_id: int
 
 
-FacilitatorChange = CreateWorkshop | UpdateWorkshop | Promote
+@dataclass(frozen=True)
+class CloseWorkshop:
+    workshop_id: int
+
+
+@dataclass(frozen=True)
+class AskToConfirmDeletion:
+    """Wait for this facilitator to type the workshop's code (a PendingInput)."""
+
+    workshop_id: int
+
+
+@dataclass(frozen=True)
+class DeleteWorkshop:
+    workshop_id: int
+
+
+FacilitatorChange = (
+    CreateWorkshop
+    | UpdateWorkshop
+    | Promote
+    | CloseWorkshop
+    | AskToConfirmDeletion
+    | DeleteWorkshop
+)
 
 
 class Report(StrEnum):
@@ -76,6 +138,8 @@ class Report(StrEnum):
     STATS = "stats"
     EXPORT = "export"
     SETTINGS_OF_CREATED = "settings_of_created"
+    CLOSED = "closed"  # what closing did and when the data goes, known once applied
+    DELETED = "deleted"  # what the deletion removed, known once applied
 
 
 @dataclass
@@ -99,7 +163,7 @@ def _data(code: str, op: str, arg: str = "") -> str:
 
 def workshop_code_in(event: Command | ButtonPress) -> str | None:
     if isinstance(event, Command):
-        if event.name in ("stats", "export") and event.args:
+        if event.name in CODE_COMMANDS and event.args:
             return event.args[0].strip().upper()
         return None
     parts = event.data.split(":")
@@ -226,11 +290,52 @@ def overview_view(snapshot: FacilitatorSnapshot) -> View:
         ]
         if roles.parts:
             block.append(roles)
+        if summary.retention is not None:
+            block.append(retention_note(summary.retention))
         blocks.append(Lines(tuple(block)))
         keyboard.append(
             (Button(Msg("fac.button.settings", {"code": ws.code}), _data(ws.code, "ok")),)
         )
     return View(tuple(blocks), tuple(keyboard))
+
+
+_RETENTION_NOTES = {
+    "active": "fac.retention.until_active",
+    "closed": "fac.retention.until_closed",
+    "purged": "fac.retention.purged_on",
+}
+
+
+def retention_note(retention: Retention | None) -> Msg:
+    if retention is None:
+        return Msg("fac.retention.none")
+    return Msg(_RETENTION_NOTES[retention.state], {"date": retention.date})
+
+
+def closed_view(workshop: WorkshopInfo, date: str, cancelled: int) -> View:
+    """The reply to /closeworkshop, once the handler knows what closing cancelled."""
+    return text_view(
+        "fac.closeworkshop.done",
+        title=Literal(workshop.title),
+        code=workshop.code,
+        cancelled=cancelled,
+        date=date,
+    )
+
+
+def deleted_view(
+    workshop: WorkshopInfo, participants: int, answers: int, recordings: int, people: int
+) -> View:
+    """The reply to a confirmed deletion, with what it removed."""
+    return text_view(
+        "fac.deleteworkshop.done",
+        title=Literal(workshop.title),
+        code=workshop.code,
+        participants=participants,
+        answers=answers,
+        recordings=recordings,
+        people=people,
+    )
 
 
 # ---- decisions -----------------------------------------------------------------------------
@@ -280,12 +385,78 @@ def _add_facilitator(snapshot: FacilitatorSnapshot, command: Command) -> Facilit
     )
 
 
+def _close(snapshot: FacilitatorSnapshot, command: Command) -> FacilitatorOutcome:
+    """Closing stops new participants and new answers; the data then waits for retention."""
+    workshop = snapshot.workshop
+    if workshop is None:
+        key = "fac.unknown_workshop" if command.args else "fac.closeworkshop.usage"
+        return FacilitatorOutcome([text_view(key)])
+    if workshop.is_default:
+        # Closed, it would turn every /start without a code away, with no way to reopen it.
+        return FacilitatorOutcome([text_view("fac.closeworkshop.default", code=workshop.code)])
+    if not workshop.is_active:
+        view = text_view(
+            "fac.closeworkshop.already",
+            title=Literal(workshop.title),
+            code=workshop.code,
+            retention=retention_note(snapshot.retention),
+        )
+        return FacilitatorOutcome([view])
+    return FacilitatorOutcome(changes=[CloseWorkshop(workshop.id)], reports=[Report.CLOSED])
+
+
+def _delete(snapshot: FacilitatorSnapshot, command: Command) -> FacilitatorOutcome:
+    """Nothing is deleted yet: the facilitator must type the code again (`confirm_deletion`)."""
+    workshop = snapshot.workshop
+    if workshop is None:
+        key = "fac.unknown_workshop" if command.args else "fac.deleteworkshop.usage"
+        return FacilitatorOutcome([text_view(key)])
+    if workshop.is_default:
+        return FacilitatorOutcome([text_view("fac.deleteworkshop.default", code=workshop.code)])
+    if snapshot.in_conversation:
+        return FacilitatorOutcome([text_view("fac.deleteworkshop.busy", code=workshop.code)])
+    view = text_view(
+        "fac.deleteworkshop.confirm",
+        title=Literal(workshop.title),
+        code=workshop.code,
+        participants=snapshot.participants,
+        minutes=DELETE_CONFIRM_MINUTES,
+    )
+    return FacilitatorOutcome([view], [AskToConfirmDeletion(workshop.id)])
+
+
+def confirm_deletion(
+    workshop: WorkshopInfo | None, typed: str, *, expired: bool
+) -> FacilitatorOutcome:
+    """The facilitator's answer to the deletion question; only the exact code deletes.
+
+    The question is asked once: whatever the answer, the handler drops the pending input, so
+    a code typed much later for another reason cannot delete anything.
+    """
+    answer = typed.strip()
+    if workshop is None or answer.lower() == "/cancel":
+        return FacilitatorOutcome([text_view("fac.deleteworkshop.cancelled")])
+    if expired:
+        view = text_view(
+            "fac.deleteworkshop.expired", code=workshop.code, minutes=DELETE_CONFIRM_MINUTES
+        )
+        return FacilitatorOutcome([view])
+    if answer != workshop.code:
+        view = text_view(
+            "fac.deleteworkshop.wrong_code", title=Literal(workshop.title), code=workshop.code
+        )
+        return FacilitatorOutcome([view])
+    return FacilitatorOutcome(changes=[DeleteWorkshop(workshop.id)], reports=[Report.DELETED])
+
+
 _COMMANDS: dict[str, Callable[[FacilitatorSnapshot, Command], FacilitatorOutcome]] = {
     "newworkshop": _new_workshop,
     "workshops": _workshops,
     "stats": _report(Report.STATS),
     "export": _report(Report.EXPORT),
     "addfacilitator": _add_facilitator,
+    "closeworkshop": _close,
+    "deleteworkshop": _delete,
 }
 
 

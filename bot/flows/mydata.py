@@ -21,6 +21,16 @@ def _date(value: str | None) -> Literal | Msg:
     return Literal(value[:16].replace("T", " ") + " UTC") if value else Msg("mydata.not_yet")
 
 
+def _language(code: str | None) -> Msg:
+    return Msg(f"language.name.{code}") if code else Msg("mydata.not_yet")
+
+
+def _quote(consent: bool | None) -> Msg:
+    if consent is None:
+        return Msg("mydata.not_asked")
+    return Msg("mydata.quote_yes" if consent else "mydata.quote_no")
+
+
 def _role(participation: Mapping[str, Any]) -> Part:
     if participation["role_other"]:
         return Literal(participation["role_other"])
@@ -73,6 +83,9 @@ def views(data: Mapping[str, Any] | None, catalogue: Catalogue) -> list[View]:
                     "pseudonym": participation["pseudonym"],
                     "role": _role(participation),
                     "consented": _date(participation["consented_at"]),
+                    "consent_language": _language(participation["consent_language"]),
+                    "consent_version": participation["consent_version"] or "-",
+                    "may_quote": _quote(participation["quote_consent"]),
                     "finished": _date(participation["finished_at"]),
                 },
             )
@@ -80,6 +93,9 @@ def views(data: Mapping[str, Any] | None, catalogue: Catalogue) -> list[View]:
         lines = tuple(_answer_line(answer, catalogue) for answer in participation["answers"])
         if lines:
             blocks.append(Lines(lines))
+        if participation["safeguarding_alerts"]:
+            count = len(participation["safeguarding_alerts"])
+            blocks.append(Msg("mydata.alerts", {"count": count}))
     content = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
     return [
         View(tuple(blocks)),

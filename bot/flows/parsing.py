@@ -110,6 +110,60 @@ def is_skip(text: str) -> bool:
     return normalise(text) in _SKIP_WORDS
 
 
+# The whole message must be one of these: "Stop the cuts to home care" is an answer, not a
+# wish to leave. Every language the bot speaks, plus English everywhere.
+_WITHDRAW_WORDS = frozenset(
+    (
+        "stop",
+        "delete",
+        "delete my data",
+        "delete my answers",
+        "delete everything",
+        "unsubscribe",
+        "quit",
+        "remove me",
+        "i want to stop",
+        "stop and delete",
+        "arreter",
+        "arrete",
+        "supprimer",
+        "effacer",
+        "supprimer mes donnees",
+        "supprimer mes reponses",
+        "je veux arreter",
+        "desinscrire",
+        "stopp",
+        "aufhoren",
+        "aufhoeren",
+        "loschen",
+        "loeschen",
+        "meine daten loschen",
+        "parar",
+        "detener",
+        "borrar",
+        "eliminar",
+        "borrar mis datos",
+        "quiero parar",
+        "basta",
+        "fermati",
+        "smettere",
+        "cancella",
+        "elimina",
+        "cancellare i miei dati",
+        "stoppen",
+        "verwijderen",
+        "wissen",
+        "verwijder mijn gegevens",
+        "ik wil stoppen",
+    )
+)
+
+
+def is_withdrawal(text: str) -> bool:
+    """Typed words that ask to stop and delete, in any language the bot speaks."""
+    return normalise(text).strip(" .!") in _WITHDRAW_WORDS
+
+
 def parse_role(text: str) -> str | None:
     return _match(text, _ROLE_WORDS)
 

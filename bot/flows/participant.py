@@ -13,9 +13,17 @@ from dataclasses import replace
 from bot.flows import screens
 from bot.flows.callbacks import Callback, Verb, decode
 from bot.flows.catalogue import ROLES
-from bot.flows.parsing import NOT_SURE, PRIORITY_VALUES, is_skip, parse_priority, parse_role
+from bot.flows.parsing import (
+    NOT_SURE,
+    PRIORITY_VALUES,
+    is_skip,
+    is_withdrawal,
+    parse_priority,
+    parse_role,
+)
 from bot.flows.positions import (
     DONE,
+    FREE_TEXT_QUESTIONS,
     REVIEW,
     ROLE,
     ROLE_OTHER,
@@ -27,22 +35,28 @@ from bot.flows.positions import (
     previous_followup,
     previous_position,
 )
+from bot.flows.safeguarding import screening
 from bot.flows.state import (
     Action,
     AnswerInfo,
     ButtonPress,
     Change,
     Command,
+    EndRelay,
     Event,
     Finish,
     Forget,
+    ForwardToTeam,
     Join,
     Move,
     OtherInput,
     Outcome,
     ParticipantInfo,
+    RequestContact,
     SaveAnswer,
     SetLanguage,
+    SetMayQuote,
+    SetQuoteConsent,
     SetReminders,
     SetRole,
     Snapshot,
@@ -54,7 +68,6 @@ from bot.flows.views import Literal, Msg, View, text_view
 
 MAX_ANSWER_CHARS = 2000
 MAX_ROLE_OTHER_CHARS = 100
-FREE_TEXT_QUESTIONS = (Question.NEEDS, Question.CONCERNS, Question.ADDITION)
 
 
 def pick_language(
@@ -82,9 +95,12 @@ def workshop_code_in(event: Event) -> str | None:
         return event.args[0].strip().upper()
     if isinstance(event, ButtonPress):
         parsed = decode(event.data)
-        if parsed and parsed.verb in (Verb.CONSENT, Verb.DECLINE, Verb.CONSENT_LANGUAGE):
+        if parsed and parsed.verb in _CONSENT_VERBS:
             return (parsed.arg(0) or "").upper() or None
     return None
+
+
+_CONSENT_VERBS = (Verb.CONSENT, Verb.DECLINE, Verb.CONSENT_LANGUAGE, Verb.CONSENT_MORE)
 
 
 def handle(snapshot: Snapshot, event: Event) -> Outcome:
@@ -102,11 +118,22 @@ def handle(snapshot: Snapshot, event: Event) -> Outcome:
         return _BUTTONS[parsed.verb](snapshot, parsed, language)
     participant = snapshot.participant
     if participant is None:
+        if isinstance(event, TextInput) and screening.shows_distress(event.text):
+            # Nothing may be stored before consent, so no alert: the way to a human only.
+            return Outcome(
+                language, [screening.safety_reply(snapshot.target, can_ask_contact=False)]
+            )
         return Outcome(language, [screens.not_joined()])
+    if isinstance(event, TextInput) and is_withdrawal(event.text):
+        view = screens.withdraw_choice(several_workshops=snapshot.workshops_joined > 1)
+        return Outcome(language, [view])
+    if isinstance(event, TextInput) and participant.relay_open:
+        return Outcome(language, [text_view("relay.sent")], [ForwardToTeam(event.text)])
     if not participant.workshop.is_active:
         return Outcome(language, [text_view("workshop.ended")])
     if isinstance(event, TextInput):
-        return _on_text(participant, event.text, language)
+        outcome = _on_text(participant, event.text, language)
+        return screening.screen(participant, participant.position, event.text, outcome)
     if isinstance(event, VoiceInput):
         return _on_voice(participant, event, language)
     return _on_other(participant, event, language)
@@ -139,7 +166,9 @@ def _start(snapshot: Snapshot, command: Command, language: str) -> Outcome:
 
 
 def _help(snapshot: Snapshot, command: Command, language: str) -> Outcome:
-    return Outcome(language, [screens.help_view(facilitator=snapshot.is_facilitator)])
+    workshop = snapshot.participant.workshop if snapshot.participant else snapshot.target
+    view = screens.help_view(facilitator=snapshot.is_facilitator, workshop=workshop)
+    return Outcome(language, [view])
 
 
 def _language(snapshot: Snapshot, command: Command, language: str) -> Outcome:
@@ -184,7 +213,20 @@ def _my_data(snapshot: Snapshot, command: Command, language: str) -> Outcome:
 
 
 def _forget(snapshot: Snapshot, command: Command, language: str) -> Outcome:
-    return Outcome(language, [screens.forget_confirm()])
+    if snapshot.person_language is None:
+        return Outcome(language, [text_view("mydata.none")])
+    view = screens.withdraw_choice(several_workshops=snapshot.workshops_joined > 1)
+    return Outcome(language, [view])
+
+
+def asks_to_withdraw(event: Event) -> bool:
+    """Inputs whose answer depends on how many workshops the person is in."""
+    if isinstance(event, Command):
+        return event.name == "forget"
+    if isinstance(event, ButtonPress):
+        parsed = decode(event.data)
+        return parsed is not None and parsed.verb is Verb.WITHDRAW
+    return isinstance(event, TextInput) and is_withdrawal(event.text)
 
 
 _COMMANDS: dict[str, CommandHandler] = {
@@ -239,7 +281,16 @@ def _consent_language(snapshot: Snapshot, pressed: Callback, language: str) -> O
     chosen = pressed.arg(1) or language
     if target is None or not target.is_active or chosen not in target.languages:
         return _stale(language)
-    return Outcome(chosen, [screens.consent(target, chosen)], replace_origin=True)
+    details = pressed.arg(2) == "more"
+    return Outcome(chosen, [screens.consent(target, chosen, details=details)], replace_origin=True)
+
+
+def _consent_more(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    target = snapshot.target
+    chosen = pressed.arg(1) or language
+    if target is None or not target.is_active or chosen not in target.languages:
+        return _stale(language)
+    return Outcome(chosen, [screens.consent(target, chosen, details=True)], replace_origin=True)
 
 
 def _set_language(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
@@ -412,13 +463,79 @@ def _submit(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
         return _stale(language)
     if not participant.workshop.is_active:
         return Outcome(language, [text_view("workshop.ended")])
-    changes: list[Change] = [Move(Position(Step.DONE))]
+    if participant.quote_consent is None and screens.typed_answers(participant):
+        return Outcome(language, [screens.quote_question()], clear_origin_keyboard=True)
+    return _finish(participant, language)
+
+
+def _finish(participant: ParticipantInfo, language: str, *first: Change) -> Outcome:
+    changes: list[Change] = [*first, Move(Position(Step.DONE))]
     if participant.finished:
         views = [text_view("done.changes_saved")]
     else:
-        changes.insert(0, Finish())
+        changes.insert(len(first), Finish())
         views = [screens.thanks()]
     return Outcome(language, views, changes, clear_origin_keyboard=True)
+
+
+def _quote_consent(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    participant = snapshot.participant
+    answer = pressed.arg(0)
+    if participant is None or answer not in ("y", "n"):
+        return _stale(language)
+    change = SetQuoteConsent(answer == "y")
+    notice = Msg("quote.saved_yes" if change.allowed else "quote.saved_no")
+    if participant.position.step is Step.REVIEW and participant.workshop.is_active:
+        outcome = _finish(participant, language, change)
+        outcome.views.insert(0, View((notice,)))
+        return outcome
+    return Outcome(language, [View((notice,))], [change], clear_origin_keyboard=True)
+
+
+def _sharing(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    if snapshot.participant is None:
+        return _stale(language)
+    return Outcome(language, [screens.sharing(snapshot.participant)], clear_origin_keyboard=True)
+
+
+def _quote_toggle(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    participant = snapshot.participant
+    if participant is None:
+        return _stale(language)
+    rec, short, round_text, flip = (pressed.arg(i) or "" for i in range(4))
+    question = Question.from_short(short) if short else None
+    round = 2 if round_text == "2" else 1
+    answer = participant.answers_in(round).get((rec, question)) if question else None
+    if question is None or answer is None or not answer.is_typed or flip not in ("y", "n"):
+        return _stale(language)
+    allowed = flip == "y"
+    stored = dict(participant.answers_in(round))
+    stored[(rec, question)] = replace(answer, may_quote=allowed)
+    if round == 2:
+        updated = replace(participant, followup=stored)
+    else:
+        updated = replace(participant, answers=stored)
+    notice = Msg("sharing.changed")
+    return Outcome(
+        language,
+        [screens.sharing(updated, notice)],
+        [SetMayQuote(rec, question, round, allowed)],
+        replace_origin=True,
+    )
+
+
+def _withdraw(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    if snapshot.person_language is None:
+        return Outcome(language, [text_view("mydata.none")], clear_origin_keyboard=True)
+    view = screens.withdraw_choice(several_workshops=snapshot.workshops_joined > 1)
+    return Outcome(language, [view])
+
+
+def _reminders_off(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    if snapshot.person_language is None:
+        return _stale(language)
+    view = screens.reminders(False, Msg("reminders.saved"))
+    return Outcome(language, [view], [SetReminders(False)], clear_origin_keyboard=True)
 
 
 def _start_followup(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
@@ -443,17 +560,51 @@ def _start_followup(snapshot: Snapshot, pressed: Callback, language: str) -> Out
 
 
 def _forget_answer(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
-    if pressed.arg(0) == "yes":
+    choice = pressed.arg(0)
+    if choice == "yes":
         return Outcome(
             language, [text_view("forget.done")], [Forget()], clear_origin_keyboard=True
         )
+    if choice == "ws" and snapshot.participant is not None:
+        title = Literal(snapshot.participant.workshop.title)
+        return Outcome(
+            language,
+            [text_view("forget.done_workshop", title=title)],
+            [Forget(workshop_only=True)],
+            clear_origin_keyboard=True,
+        )
     return Outcome(language, [text_view("forget.kept")], clear_origin_keyboard=True)
+
+
+def _contact_me(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    participant = snapshot.participant
+    if participant is None:
+        return _stale(language)
+    return Outcome(
+        language,
+        [screening.contact_requested(participant.workshop)],
+        [RequestContact()],
+        clear_origin_keyboard=True,
+    )
+
+
+def _end_relay(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    participant = snapshot.participant
+    if participant is None or not participant.relay_open:
+        return Outcome(language, toast=Msg("relay.not_open"), clear_origin_keyboard=True)
+    return Outcome(
+        language,
+        [screens.current_step(participant, Msg("relay.ended"))],
+        [EndRelay()],
+        clear_origin_keyboard=True,
+    )
 
 
 _BUTTONS: dict[Verb, ButtonHandler] = {
     Verb.CONSENT: _consent,
     Verb.DECLINE: _decline,
     Verb.CONSENT_LANGUAGE: _consent_language,
+    Verb.CONSENT_MORE: _consent_more,
     Verb.LANGUAGE: _set_language,
     Verb.ROLE: _set_role,
     Verb.PRIORITY: _priority,
@@ -466,6 +617,13 @@ _BUTTONS: dict[Verb, ButtonHandler] = {
     Verb.SUBMIT: _submit,
     Verb.FORGET: _forget_answer,
     Verb.FOLLOWUP: _start_followup,
+    Verb.CONTACT_ME: _contact_me,
+    Verb.QUOTE_CONSENT: _quote_consent,
+    Verb.SHARING: _sharing,
+    Verb.QUOTE_TOGGLE: _quote_toggle,
+    Verb.WITHDRAW: _withdraw,
+    Verb.REMINDERS_OFF: _reminders_off,
+    Verb.END_RELAY: _end_relay,
 }
 
 # ---- typed and recorded input --------------------------------------------------------------
@@ -510,7 +668,13 @@ def _on_text(participant: ParticipantInfo, raw: str, language: str) -> Outcome:
                 language,
                 [text_view("answer.too_long", length=len(text), limit=MAX_ANSWER_CHARS)],
             )
-        save = SaveAnswer(position.rec, position.question, text, round=position.round)
+        save = SaveAnswer(
+            position.rec,
+            position.question,
+            text,
+            round=position.round,
+            may_quote=participant.quote_consent is True,
+        )
         return _save_and_advance(participant, position, save, language, Msg("answer.saved"))
     if position.step is Step.REVIEW:
         return _again(participant, language, "review.use_buttons")

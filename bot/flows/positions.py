@@ -21,9 +21,15 @@ class Question(StrEnum):
     def short(self) -> str:
         return _SHORT[self]
 
+    @classmethod
+    def from_short(cls, short: str) -> Question | None:
+        return _FROM_SHORT.get(short)
+
 
 QUESTIONS: tuple[Question, ...] = (Question.PRIORITY, Question.NEEDS, Question.CONCERNS)
 FOLLOWUP_QUESTIONS: tuple[Question, ...] = (Question.PRIORITY, Question.ADDITION)
+# Questions answered in words (typed or spoken): the only answers that could be quoted.
+FREE_TEXT_QUESTIONS: tuple[Question, ...] = (Question.NEEDS, Question.CONCERNS, Question.ADDITION)
 _SHORT = {
     Question.PRIORITY: "pr",
     Question.NEEDS: "nd",

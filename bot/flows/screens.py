@@ -9,7 +9,7 @@ from __future__ import annotations
 from bot.flows.callbacks import Verb, callback
 from bot.flows.catalogue import ROLES
 from bot.flows.parsing import NOT_SURE
-from bot.flows.positions import QUESTIONS, Position, Question, Step
+from bot.flows.positions import FREE_TEXT_QUESTIONS, QUESTIONS, Position, Question, Step
 from bot.flows.state import AnswerInfo, ParticipantInfo, WorkshopInfo
 from bot.flows.views import Button, CatalogueText, Lines, Literal, Msg, Part, View, text_view
 
@@ -33,24 +33,41 @@ def language_buttons(
     )
 
 
-def consent(workshop: WorkshopInfo, language: str) -> View:
+def consent(workshop: WorkshopInfo, language: str, *, details: bool = False) -> View:
+    """Short and plain first; everything else one tap away, with the same buttons."""
     others = tuple(lang for lang in workshop.languages if lang != language)
     keyboard: list[tuple[Button, ...]] = [
         (Button(Msg("consent.agree"), callback(Verb.CONSENT, workshop.code, language)),),
         (Button(Msg("consent.decline"), callback(Verb.DECLINE, workshop.code, language)),),
     ]
+    if not details:
+        more = callback(Verb.CONSENT_MORE, workshop.code, language)
+        keyboard.append((Button(Msg("consent.more"), more),))
     if others:
-        keyboard.append(
-            language_buttons(others, callback(Verb.CONSENT_LANGUAGE, workshop.code, "{lang}"))
-        )
-    return View(
-        (
-            Msg("consent.welcome", {"title": Literal(workshop.title)}),
-            Msg("consent.body"),
-            Msg("consent.question"),
+        switch = callback(Verb.CONSENT_LANGUAGE, workshop.code, "{lang}", *(("more",) * details))
+        keyboard.append(language_buttons(others, switch))
+    organisation = Literal(workshop.organisation)
+    blocks: list[Part] = [
+        Msg("consent.welcome", {"title": Literal(workshop.title)}),
+        Msg(
+            "consent.body", {"organisation": organisation, "retention": workshop.retention_months}
         ),
-        tuple(keyboard),
-    )
+    ]
+    if details:
+        blocks.append(
+            Msg(
+                "consent.details",
+                {
+                    "organisation": organisation,
+                    "contact": Literal(workshop.contact),
+                    "retention": workshop.retention_months,
+                },
+            )
+        )
+        if workshop.privacy_url:
+            blocks.append(Msg("consent.privacy", {"url": Literal(workshop.privacy_url)}))
+    blocks.append(Msg("consent.question"))
+    return View(tuple(blocks), tuple(keyboard))
 
 
 def role_question(current: str | None = None) -> View:
@@ -218,6 +235,9 @@ def review(participant: ParticipantInfo) -> View:
         keyboard.append((Button(Msg("review.finished_button"), callback(Verb.SUBMIT)),))
     else:
         keyboard.append((Button(Msg("review.submit"), callback(Verb.SUBMIT)),))
+    if participant.quote_consent is not None and typed_answers(participant):
+        keyboard.append((Button(Msg("sharing.button"), callback(Verb.SHARING)),))
+    keyboard.append(withdraw_button())
     return View(tuple(blocks), tuple(keyboard))
 
 
@@ -242,20 +262,100 @@ def current_step(participant: ParticipantInfo, notice: Msg | None = None) -> Vie
     return view
 
 
+def withdraw_button() -> tuple[Button, ...]:
+    """One tap from every screen that ends a step: withdrawing is as easy as agreeing."""
+    return (Button(Msg("withdraw.button"), callback(Verb.WITHDRAW)),)
+
+
 def thanks(*, again: bool = False) -> View:
-    return View((Msg("done.again" if again else "done.thanks"),))
+    return View((Msg("done.again" if again else "done.thanks"),), (withdraw_button(),))
 
 
 def paused() -> View:
-    return View((Msg("paused"),), ((Button(Msg("button.continue"), callback(Verb.RESUME)),),))
+    return View(
+        (Msg("paused"),),
+        ((Button(Msg("button.continue"), callback(Verb.RESUME)),), withdraw_button()),
+    )
 
 
-def help_view(*, unknown: str | None = None, facilitator: bool = False) -> View:
+def quote_question() -> View:
+    """Asked once, before they finish: nothing they wrote reaches others without a yes."""
+    return View(
+        (Msg("quote.question"),),
+        (
+            (Button(Msg("quote.yes"), callback(Verb.QUOTE_CONSENT, "y")),),
+            (Button(Msg("quote.no"), callback(Verb.QUOTE_CONSENT, "n")),),
+        ),
+    )
+
+
+def typed_answers(participant: ParticipantInfo) -> list[tuple[str, Question, int, AnswerInfo]]:
+    """Words they wrote that could be shared: not numbers, skips, recordings or words of
+    distress (those stay with the workshop team whatever they choose)."""
+    found = []
+    for round in (1, 2):
+        for (rec, kind), answer in participant.answers_in(round).items():
+            if kind in FREE_TEXT_QUESTIONS and answer.is_typed and not answer.sensitive:
+                found.append((rec, kind, round, answer))
+    order = {rec: n for n, rec in enumerate(participant.workshop.scope)}
+    return sorted(found, key=lambda item: (item[2], order.get(item[0], 99)))
+
+
+def sharing(participant: ParticipantInfo, notice: Msg | None = None) -> View:
+    """Each typed answer with a button that shares it or keeps it private."""
+    blocks: list[Part] = [notice] if notice else []
+    blocks.append(Msg("sharing.intro"))
+    rows: list[tuple[Button, ...]] = []
+    for rec, kind, round, answer in typed_answers(participant):
+        title = CatalogueText(rec, "short_title")
+        label = Msg(
+            "sharing.shared" if answer.may_quote else "sharing.private",
+            {"title": title, "question": Msg(f"mydata.question.{kind.value}")},
+        )
+        blocks.append(Lines((label, answer_text(kind, answer))))
+        flip = "n" if answer.may_quote else "y"
+        data = callback(Verb.QUOTE_TOGGLE, rec, kind.short, str(round), flip)
+        toggle = Msg(
+            "sharing.make_private" if answer.may_quote else "sharing.make_shared",
+            {"title": title, "question": Msg(f"mydata.question.{kind.value}")},
+        )
+        rows.append((Button(toggle, data),))
+    if not rows:
+        blocks.append(Msg("sharing.nothing"))
+    rows.append((Button(Msg("sharing.done"), callback(Verb.RESUME)),))
+    return View(tuple(blocks), tuple(rows))
+
+
+def withdraw_choice(*, several_workshops: bool) -> View:
+    """One confirmation tap; people in several workshops choose this one or all."""
+    if several_workshops:
+        rows: tuple[tuple[Button, ...], ...] = (
+            (Button(Msg("forget.this_workshop"), callback(Verb.FORGET, "ws")),),
+            (Button(Msg("forget.yes"), callback(Verb.FORGET, "yes")),),
+            (Button(Msg("forget.no"), callback(Verb.FORGET, "no")),),
+        )
+        return View((Msg("forget.question_several"),), rows)
+    return forget_confirm()
+
+
+def help_view(
+    *, unknown: str | None = None, facilitator: bool = False, workshop: WorkshopInfo | None = None
+) -> View:
     lines = tuple(Msg(f"help.{name}") for name in HELP_COMMANDS)
     blocks: list[Part] = []
     if unknown is not None:
         blocks.append(Msg("unknown_command", {"command": Literal(unknown)}))
     blocks += [Msg("help.intro"), Lines(lines)]
+    if workshop is not None and workshop.contact:
+        blocks.append(
+            Msg(
+                "help.contact",
+                {
+                    "organisation": Literal(workshop.organisation),
+                    "contact": Literal(workshop.contact),
+                },
+            )
+        )
     if facilitator:
         blocks += [Msg("fac.help.heading"), facilitator_help_lines()]
     return View(tuple(blocks))

@@ -60,6 +60,13 @@ class WorkshopInfo:
     is_open: bool
     is_active: bool
     is_default: bool = False
+    # Who runs it and how to reach a person (consent, /help, the safety reply).
+    organisation: str = ""
+    contact: str = ""
+    privacy_url: str | None = None
+    country: str | None = None
+    helpline: str | None = None  # replaces the country's default helpline
+    retention_months: int = 12
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,13 @@ class AnswerInfo:
     value: str | None
     skipped: bool
     voice_duration: int | None = None
+    may_quote: bool = False
+    sensitive: bool = False
+
+    @property
+    def is_typed(self) -> bool:
+        """Words someone wrote (not a number, a skip or a recording): what could be quoted."""
+        return bool(self.value) and not self.skipped
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,10 @@ class ParticipantInfo:
     answers: Mapping[tuple[str, Question], AnswerInfo] = field(default_factory=dict)
     followup: Mapping[tuple[str, Question], AnswerInfo] = field(default_factory=dict)
     reminders_enabled: bool = True
+    # A conversation with the workshop team is open: what they type goes to the team.
+    relay_open: bool = False
+    # May their words be shown to others without their name? None: not asked yet.
+    quote_consent: bool | None = None
 
     def followup_scope(self) -> tuple[str, ...]:
         """The recommendations the follow-up round revisits: those answered in round one."""
@@ -111,6 +129,8 @@ class Snapshot:
     target_code: str | None = None
     available_languages: tuple[str, ...] = ("en", "fr")
     is_facilitator: bool = False
+    # How many workshops they are in (loaded only when they ask to withdraw).
+    workshops_joined: int = 1
 
 
 # ---- what to change -----------------------------------------------------------------------
@@ -153,6 +173,52 @@ class SaveAnswer:
     voice_file_id: str | None = None
     voice_duration: int | None = None
     round: int = 1
+    sensitive: bool = False
+    may_quote: bool = False
+
+
+@dataclass(frozen=True)
+class SetQuoteConsent:
+    """Their answer to "May we share your words?", for all their typed answers."""
+
+    allowed: bool
+
+
+@dataclass(frozen=True)
+class SetMayQuote:
+    """A change of mind about one answer, from the review."""
+
+    rec: str
+    question: Question
+    round: int
+    allowed: bool
+
+
+@dataclass(frozen=True)
+class RaiseAlert:
+    """Words that may show distress or abuse: a safeguarding lead must look at them."""
+
+    words: str
+    categories: tuple[str, ...]
+    rec: str | None = None
+    question: Question | None = None
+
+
+@dataclass(frozen=True)
+class RequestContact:
+    """The person asked for someone from the team to contact them."""
+
+
+@dataclass(frozen=True)
+class ForwardToTeam:
+    """Words typed while a conversation with the team is open: they go to the team."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class EndRelay:
+    """The person ended their conversation with the team."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +233,9 @@ class Finish:
 
 @dataclass(frozen=True)
 class Forget:
-    pass
+    """Delete their data: everything, or only their participation in the active workshop."""
+
+    workshop_only: bool = False
 
 
 Change = (
@@ -180,6 +248,12 @@ Change = (
     | Finish
     | Forget
     | SetReminders
+    | RaiseAlert
+    | RequestContact
+    | ForwardToTeam
+    | EndRelay
+    | SetQuoteConsent
+    | SetMayQuote
 )
 
 

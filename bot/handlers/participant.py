@@ -15,11 +15,12 @@ from telegram import Bot, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import participation, voice_files
-from bot.flows import mydata
+from bot import alerts, participation, voice_files
+from bot.flows import mydata, screens
 from bot.flows import participant as flow
-from bot.flows.state import Action, Event, Outcome
-from bot.flows.views import View
+from bot.flows.safeguarding import screening
+from bot.flows.state import Action, Event, Join, Outcome
+from bot.flows.views import View, text_view
 from bot.handlers.events import event_kind, to_event
 from bot.handlers.once import is_facilitator, run_once
 from bot.handlers.sending import deliver
@@ -70,16 +71,32 @@ async def on_participant_update(update: Update, context: ContextTypes.DEFAULT_TY
     )
     if result.applied.files_to_delete:
         voice_files.delete(services.settings.data_dir, result.applied.files_to_delete)
+    views = [*outcome.views, *result.extra_views]
+    forward = applied.forward
+    if forward is not None:
+        lead_view = alerts.to_lead(forward.alert_id, forward.pseudonym, forward.text)
+        if not await alerts.send_quietly(context.bot, services, forward.lead_id, lead_view):
+            views = [
+                text_view("relay.failed"),
+                screening.safety_reply(None, can_ask_contact=False),
+            ]
+    if applied.relay_ended is not None:
+        lead_id, _alert_id = applied.relay_ended
+        ended = text_view("relay.lead_ended", pseudonym=applied.pseudonym or "-")
+        await alerts.send_quietly(context.bot, services, lead_id, ended)
     await deliver(
         context.bot,
         update,
         services.renderer,
         language=outcome.language,
-        views=[*outcome.views, *result.extra_views],
+        views=views,
         toast=outcome.toast,
         replace_origin=outcome.replace_origin,
         clear_origin_keyboard=outcome.clear_origin_keyboard,
     )
+    # The person has their answer; now the leads (stored first, so a failure here is retried).
+    if applied.alerts or applied.contact_requests:
+        await alerts.notify(context.bot, services, [*applied.alerts, *applied.contact_requests])
     for fetch in result.applied.voice_to_fetch:
         await _fetch_voice(context.bot, services, fetch)
 
@@ -98,10 +115,22 @@ async def _decide_and_store(
         event=event,
         languages=services.renderer.translator.languages,
         is_facilitator=is_facilitator(services, user_id),
+        defaults=services.workshop_defaults,
     )
     outcome = flow.handle(loaded.snapshot, event)
+    consent_version = None
+    target = loaded.snapshot.target
+    if target is not None and any(isinstance(change, Join) for change in outcome.changes):
+        # The whole text they agreed to, both screens, in the language they agreed in.
+        agreed = screens.consent(target, outcome.language, details=True)
+        consent_version = services.renderer.fingerprint(agreed, outcome.language)
     applied = await participation.apply(
-        session, loaded, user_id=user_id, changes=outcome.changes, now=services.clock()
+        session,
+        loaded,
+        user_id=user_id,
+        changes=outcome.changes,
+        now=services.clock(),
+        consent_version=consent_version,
     )
     extra: list[View] = []
     if Action.SEND_MY_DATA in outcome.actions:

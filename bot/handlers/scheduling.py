@@ -17,9 +17,11 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.flows import scheduling as screens
+from bot.flows.facilitator import DELETE_WORKSHOP_INPUT
 from bot.flows.timeline import TIMELINE_KINDS, JobKind, ScheduleError, parse_start, plan, zone
 from bot.flows.views import Literal, Msg, View, text_view
 from bot.handlers.events import event_kind, to_event
+from bot.handlers.facilitator import on_deletion_input
 from bot.handlers.once import is_facilitator, language_for, run_once
 from bot.handlers.participant import pseudonymous
 from bot.handlers.sending import deliver
@@ -353,11 +355,16 @@ async def on_pending_input(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if not is_facilitator(services, user.id):
         return  # only facilitators are ever asked for a text; nobody else pays a query
     async with services.session_factory()() as session:
-        if await session.get(PendingInput, user.id) is None:
-            return
+        pending = await session.get(PendingInput, user.id)
+        kind = pending.kind if pending is not None else None
+    if kind is None:
+        return
     text = message.text
     if text.startswith("/") and text.strip().lower() != "/cancel":
         return  # another command: let it through, keep waiting for the text
+    if kind == DELETE_WORKSHOP_INPUT:
+        await on_deletion_input(update, context)  # the code typed to confirm a deletion
+        raise ApplicationHandlerStop
 
     async def work(session: AsyncSession) -> _Reply | None:
         return await _broadcast_text(services, session, update, text)

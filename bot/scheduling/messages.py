@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from babel.dates import format_date, format_datetime, format_time
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flows import announcements
@@ -21,8 +20,9 @@ from bot.flows.timeline import JobKind, zone
 from bot.flows.views import Msg, View
 from bot.participation import participant_info
 from bot.rendering import RenderedMessage, Renderer
-from storage.models import Answer, Participant, Person, ScheduledJob, Workshop
-from storage.repositories import people, responses, schedules
+from storage.models import Person, ScheduledJob, Workshop
+from storage.repositories import people, responses, safeguarding, schedules
+from storage.repositories.quotes import approved as approved_quotes
 
 # Reminders and nudges respect /reminders off; workshop content (session prompts, the
 # follow-up, a facilitator's message) goes to everyone who has not blocked the bot.
@@ -62,9 +62,10 @@ async def recipients(session: AsyncSession, job: ScheduledJob) -> Sequence[int]:
 class Composer:
     """Builds one person's message for a job; caches what is shared by the whole job."""
 
-    def __init__(self, renderer: Renderer, catalogue: Catalogue) -> None:
+    def __init__(self, renderer: Renderer, catalogue: Catalogue, min_group_size: int = 5) -> None:
         self.renderer = renderer
         self.catalogue = catalogue
+        self.min_group_size = min_group_size
         self._group: dict[int, tuple[WorkshopStats, announcements.Quotes]] = {}
 
     async def __call__(
@@ -76,7 +77,10 @@ class Composer:
             return None  # deleted (/forget) since the job started
         language = person.language
         kind = JobKind(job.kind)
-        if kind in _RESPECTS_REMINDER_SETTING and not person.reminders_enabled:
+        if kind in _RESPECTS_REMINDER_SETTING and (
+            not person.reminders_enabled
+            or await safeguarding.has_unhandled(session, user_id, workshop.id)
+        ):
             return None
         view = await self._view(session, job, kind, workshop, person)
         if view is None:
@@ -127,7 +131,9 @@ class Composer:
             self._group[job.id] = await _group_view_of(session, workshop)
         stats, quotes = self._group[job.id]
         decimal = self.renderer.plain(Msg("stats.chart.decimal_mark"), person.language)
-        return announcements.followup(workshop.title, recs, stats, quotes, decimal)
+        return announcements.followup(
+            workshop.title, recs, stats, quotes, decimal, self.min_group_size
+        )
 
 
 async def _group_view_of(
@@ -139,26 +145,18 @@ async def _group_view_of(
         accumulator.add_participant(row.role)
     async for answer in responses.stream_answers(session, workshop.id):
         accumulator.add(answer)
+    # Only words their writers agreed to share and a facilitator approved (/quotes); the
+    # query leaves out anything sensitive or from people who did not finish, whatever the
+    # approval says.
     quotes: dict[str, dict[str, list[str]]] = {
         "needs": defaultdict(list),
         "concerns": defaultdict(list),
     }
-    rows = await session.execute(
-        select(Answer.recommendation_id, Answer.question, Answer.value)
-        .join(Participant, Participant.id == Answer.participant_id)
-        .where(
-            Participant.workshop_id == workshop.id,
-            Answer.round == 1,
-            Answer.skipped.is_(False),
-            Answer.value.is_not(None),
-            Answer.question.in_(["needs", "concerns"]),
-        )
-        .order_by(Answer.answered_at.desc(), Answer.id.desc())
-    )
-    for rec, question, value in rows:
-        said = quotes[question][rec]
-        if value and value.strip() and len(said) < announcements.QUOTES_PER_QUESTION:
-            said.append(value)
+    for quote in await approved_quotes(session, workshop.id, ("needs", "concerns")):
+        said = quotes[quote.question][quote.recommendation_id]
+        room = len(said) < announcements.QUOTES_PER_QUESTION
+        if quote.round == 1 and quote.text.strip() and room:
+            said.append(quote.text)
     return accumulator.result(), announcements.Quotes(
         needs=dict(quotes["needs"]), concerns=dict(quotes["concerns"])
     )

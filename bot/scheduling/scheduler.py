@@ -10,22 +10,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
+from bot import alerts
 from bot.flows import timeline
 from bot.flows.timeline import JobKind, NudgeCandidate
 from bot.flows.views import Literal, Msg
 from bot.scheduling.messages import Composer, local_datetime, recipients
 from bot.scheduling.outbox import DeliveryReport, Outbox
+from bot.scheduling.retention import expire as expire_retention
 from bot.services import Services
 from storage.models import Participant, Person, ScheduledJob, Workshop
-from storage.repositories import people, schedules
+from storage.repositories import people, safeguarding, schedules
 
 log = logging.getLogger(__name__)
+# The participant's handler tells the leads at once; the scheduler only picks up failures.
+ALERT_RETRY_AFTER = timedelta(minutes=1)
 
 
 class Scheduler:
@@ -36,7 +41,9 @@ class Scheduler:
             services.session_factory(),
             bot,
             recipients=recipients,
-            compose=Composer(services.renderer, services.catalogue),
+            compose=Composer(
+                services.renderer, services.catalogue, services.settings.min_group_size
+            ),
             clock=services.clock,
             progress=self._progress,
         )
@@ -46,6 +53,8 @@ class Scheduler:
         """Run everything due now; returns the ids of the jobs it sent. Never overlaps."""
         async with self._lock:
             now = self.services.clock()
+            await expire_retention(self, now)
+            await self._retry_alerts(now)
             await self._plan_nudges()
             async with self.services.session_factory()() as session:
                 due = [
@@ -60,6 +69,13 @@ class Scheduler:
                 if await self.outbox.run(job_id) is not None:
                     sent.append(job_id)
             return sent
+
+    async def _retry_alerts(self, now: datetime) -> None:
+        """Alerts no lead could be told about yet (a failed send): try again."""
+        async with self.services.session_factory()() as session:
+            waiting = await safeguarding.unnotified(session, now - ALERT_RETRY_AFTER)
+        if waiting:
+            await alerts.notify(self.bot, self.services, waiting)
 
     async def _plan_nudges(self) -> None:
         """Turn participants who stopped half-way into one nudge job per workshop.
@@ -78,6 +94,7 @@ class Scheduler:
                     Workshop.status == "active",
                     Person.reminders_enabled.is_(True),
                     Person.unreachable.is_(False),
+                    ~safeguarding.unhandled_alert_of(Participant.id),
                 )
             )
             due: dict[int, list[Participant]] = defaultdict(list)

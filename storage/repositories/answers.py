@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Answer
@@ -25,6 +26,8 @@ class Brief:
     value: str | None
     skipped: bool
     voice_duration: int | None
+    may_quote: bool = False
+    sensitive: bool = False
 
     @property
     def key(self) -> AnswerKey:
@@ -42,6 +45,8 @@ _BRIEFS = (
         Answer.value,
         Answer.skipped,
         Answer.voice_duration,
+        Answer.may_quote,
+        Answer.sensitive,
     )
     .where(Answer.participant_id == bindparam("participant_id"))
     .order_by(Answer.round, Answer.id)
@@ -74,6 +79,8 @@ async def save(
     now: datetime,
     round: int = 1,
     known: dict[AnswerKey, int | Answer] | None = None,
+    sensitive: bool = False,
+    may_quote: bool = False,
 ) -> Saved:
     """Insert or update the single row for this question; a change records `edited_at`.
 
@@ -116,6 +123,7 @@ async def save(
             voice_file_id,
         )
         if not changed:
+            answer.sensitive = answer.sensitive or sensitive
             return Saved(answer)
         answer.edited_at = now
         if answer.voice_file_id != voice_file_id:
@@ -124,7 +132,32 @@ async def save(
     answer.skipped = skipped
     answer.voice_file_id = voice_file_id
     answer.voice_duration = voice_duration
+    # What the words say decides: a new answer without signs of distress is no longer held back.
+    answer.sensitive = sensitive
+    answer.may_quote = may_quote
     return Saved(answer, replaced)  # written by the caller's flush or commit
+
+
+async def set_may_quote(
+    session: AsyncSession,
+    participant_id: int,
+    value: bool,
+    *,
+    questions: Sequence[str],
+    key: AnswerKey | None = None,
+) -> None:
+    """Their yes or no to being quoted: for every typed answer, or for one of them."""
+    statement = update(Answer).where(
+        Answer.participant_id == participant_id,
+        Answer.value.is_not(None),
+        Answer.question.in_(questions),
+    )
+    if key is not None:
+        rec, question, round = key
+        statement = statement.where(
+            Answer.recommendation_id == rec, Answer.question == question, Answer.round == round
+        )
+    await session.execute(statement.values(may_quote=value))
 
 
 async def set_voice_path(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -14,6 +14,7 @@ from storage.models import (
     Participant,
     PendingInput,
     Person,
+    SafeguardingAlert,
     ScheduledJob,
     Workshop,
 )
@@ -116,10 +117,52 @@ async def delete_everything(session: AsyncSession, user_id: int) -> int:
         update(ScheduledJob).where(ScheduledJob.created_by == user_id).values(created_by=None)
     )
     participant_ids = select(Participant.id).where(Participant.telegram_user_id == user_id)
+    await session.execute(
+        delete(SafeguardingAlert).where(SafeguardingAlert.participant_id.in_(participant_ids))
+    )
+    await session.execute(
+        update(SafeguardingAlert)
+        .where(SafeguardingAlert.handled_by == user_id)
+        .values(handled_by=None)
+    )
     await session.execute(delete(Answer).where(Answer.participant_id.in_(participant_ids)))
     await session.execute(delete(Participant).where(Participant.telegram_user_id == user_id))
     result = await session.execute(delete(Person).where(Person.telegram_user_id == user_id))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def count_participations(session: AsyncSession, user_id: int) -> int:
+    statement = select(func.count()).where(Participant.telegram_user_id == user_id)
+    return int(await session.scalar(statement) or 0)
+
+
+async def participation_voice_paths(session: AsyncSession, participant_id: int) -> list[str]:
+    rows = await session.scalars(
+        select(Answer.voice_path).where(
+            Answer.participant_id == participant_id, Answer.voice_path.is_not(None)
+        )
+    )
+    return [path for path in rows if path]
+
+
+async def delete_participation(session: AsyncSession, user_id: int, workshop_id: int) -> bool:
+    """Remove one workshop's answers, alerts and place of a person; the person too when it
+    was their only workshop. Returns True when the person row went as well."""
+    participant = await get_participant(session, user_id, workshop_id)
+    if participant is not None:
+        await session.execute(
+            delete(SafeguardingAlert).where(SafeguardingAlert.participant_id == participant.id)
+        )
+        await session.execute(delete(Answer).where(Answer.participant_id == participant.id))
+        await session.execute(delete(Participant).where(Participant.id == participant.id))
+    if await count_participations(session, user_id) == 0:
+        await delete_everything(session, user_id)
+        return True
+    person = await session.get(Person, user_id)
+    if person is not None and person.active_workshop_id == workshop_id:
+        person.active_workshop_id = None
+        person.relay_alert_id = None
+    return False
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -153,6 +196,22 @@ async def describe_person(session: AsyncSession, user_id: int) -> dict[str, Any]
                 "role_other": participant.role_other,
                 "position": participant.position,
                 "consented_at": _iso(participant.consented_at),
+                "consent_version": participant.consent_version,
+                "consent_language": participant.consent_language,
+                "quote_consent": participant.quote_consent,
+                "safeguarding_alerts": [
+                    {
+                        "created_at": _iso(alert.created_at),
+                        "words": alert.words,
+                        "contact_requested": alert.contact_requested_at is not None,
+                        "handled_at": _iso(alert.handled_at),
+                    }
+                    for alert in await session.scalars(
+                        select(SafeguardingAlert)
+                        .where(SafeguardingAlert.participant_id == participant.id)
+                        .order_by(SafeguardingAlert.id)
+                    )
+                ],
                 "last_active_at": _iso(participant.last_active_at),
                 "finished_at": _iso(participant.finished_at),
                 "answers": [
@@ -166,6 +225,8 @@ async def describe_person(session: AsyncSession, user_id: int) -> dict[str, Any]
                         "voice_duration_seconds": a.voice_duration,
                         "answered_at": _iso(a.answered_at),
                         "edited_at": _iso(a.edited_at),
+                        "sensitive": a.sensitive,
+                        "may_quote": a.may_quote,
                     }
                     for a in answers
                 ],

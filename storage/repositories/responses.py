@@ -37,6 +37,8 @@ class ResponseRow:
     voice_duration: int | None
     answered_at: datetime
     edited_at: datetime | None
+    sensitive: bool = False
+    may_quote: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,8 @@ async def stream_answers(
             Answer.voice_duration,
             Answer.answered_at,
             Answer.edited_at,
+            Answer.sensitive,
+            Answer.may_quote,
         )
         .join(Participant, Participant.id == Answer.participant_id)
         .join(Person, Person.telegram_user_id == Participant.telegram_user_id)
@@ -105,6 +109,8 @@ async def stream_answers(
             voice_duration=row[12],
             answered_at=row[13],
             edited_at=row[14],
+            sensitive=row[15],
+            may_quote=row[16],
         )
 
 

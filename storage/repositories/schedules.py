@@ -10,6 +10,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Answer, Participant, Person, ScheduledJob, Workshop
+from storage.repositories.safeguarding import unhandled_alert_of
 
 TIMELINE_STATES = ("pending",)
 
@@ -102,7 +103,9 @@ async def reachable_participants(
         .order_by(Participant.id)
     )
     if respect_setting:
-        statement = statement.where(Person.reminders_enabled.is_(True))
+        statement = statement.where(
+            Person.reminders_enabled.is_(True), ~unhandled_alert_of(Participant.id)
+        )
     return list((await session.scalars(statement)).all())
 
 

@@ -32,7 +32,10 @@ async def create(
     languages: Sequence[str],
     created_by: int | None = None,
     is_default: bool = False,
+    retention_months: int | None = None,
 ) -> Workshop:
+    """A new active workshop with a fresh code; `retention_months` None keeps the column's
+    default (the settings' RETENTION_MONTHS is passed by /newworkshop)."""
     while True:
         code = random_code()
         if await get_by_code(session, code) is None:
@@ -47,19 +50,33 @@ async def create(
         status="active",
         created_by=created_by,
     )
+    if retention_months is not None:
+        workshop.retention_months = retention_months
     session.add(workshop)
     await session.flush()
     return workshop
 
 
 async def ensure_default(
-    session: AsyncSession, *, title: str, scope: Sequence[str], languages: Sequence[str]
+    session: AsyncSession,
+    *,
+    title: str,
+    scope: Sequence[str],
+    languages: Sequence[str],
+    retention_months: int = 12,
 ) -> Workshop:
     """The workshop `/start` without a code joins; created once, on first start."""
     existing = await get_default(session)
     if existing is not None:
         return existing
-    return await create(session, title=title, scope=scope, languages=languages, is_default=True)
+    return await create(
+        session,
+        title=title,
+        scope=scope,
+        languages=languages,
+        is_default=True,
+        retention_months=retention_months,
+    )
 
 
 async def latest(session: AsyncSession) -> Workshop | None:

@@ -9,6 +9,8 @@ from tests.e2e.harness import BotHarness
 from tests.fake_telegram import FakeBotApi
 
 FACILITATOR_ID = 900001
+ORGANISATION = "Care Together"
+CONTACT = "team@care.example"
 
 
 @pytest.fixture
@@ -20,7 +22,12 @@ async def server() -> AsyncIterator[FakeBotApi]:
 @pytest.fixture
 async def bot(server: FakeBotApi, database_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
     harness = BotHarness(
-        server, database_url, facilitator_ids=FACILITATOR_ID, data_dir=tmp_path / "data"
+        server,
+        database_url,
+        facilitator_ids=FACILITATOR_ID,
+        data_dir=tmp_path / "data",
+        organisation_name=ORGANISATION,
+        organisation_contact=CONTACT,
     )
     await harness.start()
     try:

@@ -78,6 +78,8 @@ async def take_part(bot: BotHarness, user: FakeUser, code: str, role_label: str)
         user.send_text(concerns[n])
     await reply_to(user, "Here are your answers.")
     user.press("✅ Send my answers")
+    await reply_to(user, "May we share your words")
+    user.press("No, keep my words private")
     await reply_to(user, "Thank you!")
 
 

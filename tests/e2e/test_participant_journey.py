@@ -42,10 +42,14 @@ async def test_a_worker_completes_the_default_workshop_in_english(bot: BotHarnes
     assert review is not None and "Need h1 &amp; &lt;more&gt;" not in review.text
     assert "Need h1 & <more>" in review.text
     user.press("✅ Send my answers")
+    await reply_to(user, "May we share your words")
+    user.press("Yes, you may share my words")
     await reply_to(user, "Thank you!")
 
     stored = await bot.answers_of(user)
     assert len(stored) == 15
+    assert all(stored[(rec, q)].may_quote for rec in HEADLINE for q in ("needs", "concerns"))
+    assert not any(stored[(rec, "priority")].may_quote for rec in HEADLINE)
     for n, rec in enumerate(HEADLINE, start=1):
         assert stored[(rec, "priority")].value == str(n)
         assert stored[(rec, "needs")].value == f"Need {rec} & <more>"
@@ -53,6 +57,8 @@ async def test_a_worker_completes_the_default_workshop_in_english(bot: BotHarnes
     participant = await bot.participant_of(user)
     assert participant is not None
     assert participant.role == "worker" and participant.finished_at is not None
+    assert participant.quote_consent is True and participant.consent_language == "en"
+    assert participant.consent_version is not None and len(participant.consent_version) == 12
     assert participant.position == "done"
     person = await bot.person_of(user)
     assert person is not None and person.language == "en"
@@ -87,6 +93,8 @@ async def test_a_service_user_completes_an_invited_workshop_in_french(bot: BotHa
     user.press("Passer")
     await reply_to(user, "Voici vos réponses")
     user.press("✅ Envoyer mes réponses")
+    await reply_to(user, "Pouvons-nous montrer vos mots")
+    user.press("Non, gardez mes mots privés")
     await reply_to(user, "Merci")
 
     stored = await bot.answers_of(user)

@@ -1,0 +1,95 @@
+"""`/quotes` and its approve / hide buttons: load, decide (bot.flows.quotes), store, reply."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.flows import quotes as flow
+from bot.flows.positions import FREE_TEXT_QUESTIONS
+from bot.flows.state import ButtonPress, Command
+from bot.handlers.events import to_event
+from bot.handlers.once import is_facilitator, language_for, run_once
+from bot.handlers.participant import pseudonymous
+from bot.handlers.sending import deliver
+from bot.participation import workshop_info
+from bot.services import Services, services_from
+from storage.models import Workshop
+from storage.repositories import quotes, workshops
+
+log = logging.getLogger(__name__)
+BUTTON_PATTERN = r"^qa:"
+QUOTABLE = tuple(question.value for question in FREE_TEXT_QUESTIONS)
+
+
+@dataclass
+class _Result:
+    outcome: flow.QuotesOutcome
+    language: str
+
+
+async def _decide_and_store(
+    services: Services,
+    session: AsyncSession,
+    event: Command | ButtonPress,
+    user_id: int,
+    telegram_language: str | None,
+) -> _Result:
+    language = await language_for(services, session, user_id, telegram_language)
+    allowed = is_facilitator(services, user_id)
+    workshop: Workshop | None = None
+    rows: tuple[quotes.QuoteRow, ...] = ()
+    decided: quotes.QuoteRow | None = None
+    if allowed and isinstance(event, Command):
+        code = flow.code_in(event)
+        workshop = (
+            await workshops.get_by_code(session, code) if code else await workshops.latest(session)
+        )
+        if workshop is not None:
+            rows = tuple(await quotes.candidates(session, workshop.id, QUOTABLE))
+    elif allowed and isinstance(event, ButtonPress):
+        pressed = flow.answer_in(event)
+        if pressed is not None:
+            answer_id, status = pressed
+            workshop_id = await quotes.workshop_of_answer(session, answer_id)
+            if workshop_id is not None:
+                decided = await quotes.decide(session, workshop_id, answer_id, status, QUOTABLE)
+    snapshot = flow.QuotesSnapshot(allowed, workshop_info(workshop) if workshop else None, rows)
+    return _Result(flow.handle(snapshot, event, decided), language)
+
+
+async def on_quotes_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_from(context.bot_data)
+    event = to_event(update)
+    user = update.effective_user
+    if not isinstance(event, Command | ButtonPress) or user is None:
+        return
+
+    async def work(session: AsyncSession) -> _Result:
+        return await _decide_and_store(services, session, event, user.id, user.language_code)
+
+    result = await run_once(services, update, work)
+    if result is None:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        return
+    outcome = result.outcome
+    log.log(
+        logging.WARNING if outcome.refused else logging.INFO,
+        "quotes %s by user=%s",
+        "refused" if outcome.refused else type(event).__name__,
+        pseudonymous(user.id),
+    )
+    await deliver(
+        context.bot,
+        update,
+        services.renderer,
+        language=result.language,
+        views=outcome.views,
+        toast=outcome.toast,
+        replace_origin=outcome.replace_origin,
+    )
