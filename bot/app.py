@@ -46,7 +46,7 @@ from bot.update_processor import PerUserUpdateProcessor
 from locales import Translator
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade_to_head
-from storage.repositories import updates, workshops
+from storage.repositories import safeguarding, updates, workshops
 from storage.repositories.facilitators import promoted_ids
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ async def open_database(services: Services, *, migrate: bool = True) -> None:
         )
         await updates.prune(session, services.clock() - PROCESSED_UPDATE_RETENTION)
         services.facilitators.load(await promoted_ids(session))
+        services.relay_leads = set(await safeguarding.relay_lead_ids(session))
 
 
 def command_menu(renderer: Renderer, language: str) -> list[BotCommand]:

@@ -60,6 +60,9 @@ class Services:
     # Created once the bot exists (post_init); None in desk commands.
     scheduler: Scheduler | None = None
     facilitators: FacilitatorIds = field(init=False)
+    # Leads in an open conversation with a participant: their typed words are relayed. Read
+    # at start, kept up to date by the relay's handlers (one process per database, as above).
+    relay_leads: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.facilitators = FacilitatorIds(self.settings.facilitator_ids)

@@ -82,6 +82,7 @@ async def on_participant_update(update: Update, context: ContextTypes.DEFAULT_TY
             ]
     if applied.relay_ended is not None:
         lead_id, _alert_id = applied.relay_ended
+        services.relay_leads.discard(lead_id)
         ended = text_view("relay.lead_ended", pseudonym=applied.pseudonym or "-")
         await alerts.send_quietly(context.bot, services, lead_id, ended)
     await deliver(

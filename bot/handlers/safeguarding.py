@@ -15,7 +15,7 @@ from bot.flows.safeguarding import leads as flow
 from bot.flows.state import ButtonPress, Command, TextInput
 from bot.flows.views import View, text_view
 from bot.handlers.events import to_event
-from bot.handlers.once import is_facilitator, language_for, run_once
+from bot.handlers.once import language_for, run_once
 from bot.handlers.participant import pseudonymous
 from bot.handlers.sending import deliver
 from bot.services import Services, services_from
@@ -93,6 +93,11 @@ async def _run(
             await update.callback_query.answer()
         return
     outcome = result.outcome
+    for change in outcome.changes:
+        if isinstance(change, flow.OpenRelay):
+            services.relay_leads.add(user.id)  # committed by now
+        elif isinstance(change, flow.CloseRelay):
+            services.relay_leads.discard(user.id)
     log.log(
         logging.WARNING if outcome.refused else logging.INFO,
         "safeguarding %s by user=%s changes=%s",
@@ -126,14 +131,15 @@ async def on_lead_message(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     services = services_from(context.bot_data)
     event = to_event(update)
     user = update.effective_user
-    if user is None or not is_facilitator(services, user.id):
-        return  # only facilitators lead conversations; nobody else pays a query
+    if user is None or user.id not in services.relay_leads:
+        return  # no conversation open: nobody else pays a query
     if not isinstance(event, TextInput) and not (
         isinstance(event, Command) and event.name == "endchat"
     ):
         return
     async with services.session_factory()() as session:
         if await safeguarding.relay_of_lead(session, user.id) is None:
+            services.relay_leads.discard(user.id)
             return
     await _run(update, context, event)
     raise ApplicationHandlerStop

@@ -17,6 +17,7 @@ from storage.models import (
     SafeguardingAlert,
     ScheduledJob,
     Workshop,
+    utcnow,
 )
 from storage.repositories.codes import random_pseudonym
 
@@ -124,6 +125,24 @@ async def delete_everything(session: AsyncSession, user_id: int) -> int:
         update(SafeguardingAlert)
         .where(SafeguardingAlert.handled_by == user_id)
         .values(handled_by=None)
+    )
+    # A lead who leaves ends their conversations: the participants' words go nowhere else.
+    relayed = select(SafeguardingAlert.id).where(SafeguardingAlert.relay_lead_id == user_id)
+    await session.execute(
+        update(Person).where(Person.relay_alert_id.in_(relayed)).values(relay_alert_id=None)
+    )
+    await session.execute(
+        update(SafeguardingAlert)
+        .where(
+            SafeguardingAlert.relay_lead_id == user_id,
+            SafeguardingAlert.relay_ended_at.is_(None),
+        )
+        .values(relay_ended_at=utcnow())
+    )
+    await session.execute(
+        update(SafeguardingAlert)
+        .where(SafeguardingAlert.relay_lead_id == user_id)
+        .values(relay_lead_id=None)
     )
     await session.execute(delete(Answer).where(Answer.participant_id.in_(participant_ids)))
     await session.execute(delete(Participant).where(Participant.telegram_user_id == user_id))

@@ -158,6 +158,13 @@ async def close_relay(session: AsyncSession, alert_id: int, now: datetime) -> Al
     return found
 
 
+async def relay_lead_ids(session: AsyncSession) -> list[int]:
+    rows = await session.scalars(
+        select(PendingInput.telegram_user_id).where(PendingInput.kind == RELAY_INPUT)
+    )
+    return list(rows)
+
+
 async def relay_of_lead(session: AsyncSession, lead_id: int) -> AlertContext | None:
     """The conversation a lead is in: where their typed words go."""
     pending = await session.get(PendingInput, lead_id)

@@ -169,9 +169,25 @@ async def test_a_workshop_sets_its_own_helpline_country_and_lead(bot: BotHarness
     ana.send_text("My carer hits me when I ask for help")
     reply = await reply_to(ana, "I am a computer program")
     assert "3114" in reply.text and "112" in reply.text
-    await reply_to(other, "Safeguarding alert")
+    alert = await reply_to(other, "Safeguarding alert")
     await bot.server.wait_idle(quiet=0.2)
     assert not any("Safeguarding alert" in (m.text or "") for m in lea.inbox)
+
+    # A lead who is not a facilitator can talk with the person too, across a restart.
+    other.send_command("/start")  # a lead must have started the bot once (Telegram's rule)
+    other.press("Write to them", message=alert)
+    await reply_to(other, "You are now talking with")
+    await reply_to(ana, "A person from the workshop team is here")
+    await bot.restart()
+    other.send_text("I am here to listen.")
+    await reply_to(ana, "I am here to listen.")
+    ana.send_text("Thank you")
+    await reply_to(other, "Thank you")
+    other.send_command("/endchat")
+    await reply_to(other, "has ended")
+    await reply_to(ana, "The conversation with the workshop team has ended")
+    other.send_text("hello?")
+    await reply_to(other, "To take part, open the invite link")  # no longer relayed
 
     stranger = bot.user("en", "Sam")
     stranger.send_command("/safety", code)
