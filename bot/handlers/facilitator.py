@@ -72,8 +72,6 @@ async def on_facilitator_update(update: Update, context: ContextTypes.DEFAULT_TY
 
     result = await run_once(services, update, work)
     if result is None:
-        if update.callback_query is not None:
-            await update.callback_query.answer()
         return
     outcome = result.outcome
     for change in outcome.changes:

@@ -22,11 +22,17 @@ T = TypeVar("T")
 async def run_once(
     services: Services, update: Update, work: Callable[[AsyncSession], Awaitable[T]]
 ) -> T | None:
-    """The work's result, or None when this update was already processed."""
+    """The work's result, or None when this update was already processed.
+
+    A re-delivered button press is still answered, so the person's spinner stops.
+    """
     async with services.session_factory()() as session, session.begin():
-        if not await updates.claim(session, update.update_id, services.clock()):
-            return None
-        return await work(session)
+        claimed = await updates.claim(session, update.update_id, services.clock())
+        if claimed:
+            return await work(session)
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    return None
 
 
 def is_facilitator(services: Services, user_id: int) -> bool:

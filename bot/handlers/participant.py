@@ -56,8 +56,6 @@ async def on_participant_update(update: Update, context: ContextTypes.DEFAULT_TY
     result = await run_once(services, update, work)
     if result is None:
         log.info("duplicate update %s ignored", update.update_id)
-        if update.callback_query is not None:
-            await update.callback_query.answer()
         return
     outcome = result.outcome
     applied = result.applied

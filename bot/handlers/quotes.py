@@ -74,8 +74,6 @@ async def on_quotes_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
     result = await run_once(services, update, work)
     if result is None:
-        if update.callback_query is not None:
-            await update.callback_query.answer()
         return
     outcome = result.outcome
     log.log(

@@ -89,8 +89,6 @@ async def _run(
 
     result = await run_once(services, update, work)
     if result is None:
-        if update.callback_query is not None:
-            await update.callback_query.answer()
         return
     outcome = result.outcome
     for change in outcome.changes:

@@ -339,8 +339,6 @@ async def on_schedule_update(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
     reply = await run_once(services, update, work)
     if reply is None:
-        if update.callback_query is not None:
-            await update.callback_query.answer()
         return
     await _answer(update, context, reply)
 
