@@ -173,7 +173,12 @@ async def test_every_nudge_offers_stop_reminders_and_stop_and_delete(bot: BotHar
     await bot.tick()
     nudge = await reply_to(ana, "but have not finished")
     assert "Stop reminders" in nudge.button_texts and STOP in nudge.button_texts
+    ana.press(STOP, message=nudge)
+    await reply_to(ana, "Delete everything?")
+    ana.press("No, keep my answers")
+    await reply_to(ana, "Nothing was deleted")
     ana.press("Stop reminders", message=nudge)
     await reply_to(ana, "Reminders are off")
     person = await bot.person_of(ana)
     assert person is not None and not person.reminders_enabled
+    assert len(await bot.answer_rows(ana)) == 1

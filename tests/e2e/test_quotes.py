@@ -14,6 +14,7 @@ from storage.models import Answer
 from storage.repositories import schedules, workshops
 from tests.e2e.conftest import FACILITATOR_ID
 from tests.e2e.harness import BotHarness, join, reply_to
+from tests.e2e.test_facilitator_workspace import csv_rows, exported_documents
 from tests.fake_telegram import FakeUser
 
 WORKER = "I work in social services"
@@ -110,6 +111,14 @@ async def test_only_consented_approved_words_are_quoted_and_small_groups_are_hid
     await bot.server.wait_idle(quiet=0.2)
     async with bot.sessions()() as session:
         assert (await session.get(Answer, worry.id)).quote_status == "pending"  # type: ignore[union-attr]
+
+    # Exports say, per answer, what may be quoted and what is sensitive.
+    documents = await exported_documents(bot, fay, code)
+    rows = {row["answer"]: row for row in csv_rows(documents["csv"])}
+    assert rows["More time with people"]["may_quote"] == "true"
+    assert rows["Private words of W2"]["may_quote"] == "false"
+    assert rows["I want to die, nobody helps me"]["sensitive"] == "true"
+    assert rows["Training first"]["sensitive"] == "false"
 
     async with bot.sessions()() as session, session.begin():
         await schedules.add(
