@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.flows import participant as flow
-from bot.flows.positions import REVIEW, ROLE_OTHER, Question
+from bot.flows.positions import REVIEW, ROLE, ROLE_OTHER, Question
 from bot.flows.safeguarding import leads
 from bot.flows.state import (
     AnswerInfo,
@@ -207,3 +207,14 @@ def test_people_in_several_workshops_choose_this_one_or_all() -> None:
 def test_stop_reminders_is_one_tap() -> None:
     outcome = flow.handle(snap(participant(q("h1", N))), ButtonPress("roff"))
     assert outcome.changes == [SetReminders(False)]
+
+
+def test_nobody_finishes_without_a_role() -> None:
+    person = replace(participant(REVIEW, role=None), quote_consent=False)
+    outcome = flow.handle(snap(person), ButtonPress("done"))
+    assert not any(isinstance(c, Finish) for c in outcome.changes)
+    assert Move(ROLE, REVIEW) in outcome.changes
+    chosen = flow.handle(
+        snap(replace(person, position=ROLE, return_to=REVIEW)), ButtonPress("role:worker")
+    )
+    assert Move(REVIEW, None) in chosen.changes

@@ -463,6 +463,12 @@ def _submit(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
         return _stale(language)
     if not participant.workshop.is_active:
         return Outcome(language, [text_view("workshop.ended")])
+    if participant.role is None:
+        # Reached the review without a role (through /review and edits): every answer is
+        # read by role, so ask now and come back here.
+        view = screens.role_question()
+        view = View((Msg("role.needed_to_send"), *view.blocks), view.keyboard)
+        return Outcome(language, [view], [Move(ROLE, REVIEW)], clear_origin_keyboard=True)
     if participant.quote_consent is None and screens.typed_answers(participant):
         return Outcome(language, [screens.quote_question()], clear_origin_keyboard=True)
     return _finish(participant, language)
