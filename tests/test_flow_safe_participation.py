@@ -218,3 +218,42 @@ def test_nobody_finishes_without_a_role() -> None:
         snap(replace(person, position=ROLE, return_to=REVIEW)), ButtonPress("role:worker")
     )
     assert Move(REVIEW, None) in chosen.changes
+
+
+def test_mydata_shows_follow_up_additions_and_the_consent_record() -> None:
+    from bot.flows import mydata
+    from tests.flow_fixtures import CATALOGUE
+
+    answer = {
+        "recommendation_id": "h1",
+        "question": "addition",
+        "round": 2,
+        "value": "Only with human contact",
+        "skipped": False,
+        "voice_duration_seconds": None,
+    }
+    data = {
+        "telegram_user_id": 7,
+        "language": "en",
+        "reminders_enabled": True,
+        "created_at": "2026-11-26T10:00:00+00:00",
+        "participations": [
+            {
+                "workshop_title": "Lyon",
+                "workshop_code": "CODE",
+                "pseudonym": "P-ABCD1234",
+                "role": "worker",
+                "role_other": None,
+                "consented_at": "2026-11-26T10:00:00+00:00",
+                "consent_language": "fr",
+                "consent_version": "0123456789ab",
+                "quote_consent": True,
+                "finished_at": None,
+                "answers": [answer],
+                "safeguarding_alerts": [],
+            }
+        ],
+    }
+    text = rendered_text(mydata.views(data, CATALOGUE))
+    assert "anything to add: Only with human contact" in text
+    assert "in Français (consent text 0123456789ab)" in text
