@@ -28,6 +28,7 @@ from bot.flows.catalogue import load_catalogue
 from bot.flows.safeguarding.lexicon import load_lexicons
 from bot.flows.screens import HELP_COMMANDS
 from bot.flows.views import Msg
+from bot.handlers.chats import on_button_outside_private_chat
 from bot.handlers.errors import on_error
 from bot.handlers.facilitator import on_facilitator_update
 from bot.handlers.participant import on_participant_update
@@ -183,6 +184,8 @@ def build_application(
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services
     private_messages = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    # Buttons in groups or inline messages are answered and go no further.
+    application.add_handler(CallbackQueryHandler(on_button_outside_private_chat), group=-3)
     # A safeguarding lead's words in an open conversation go to the participant, first of all.
     application.add_handler(MessageHandler(private_messages, on_lead_message), group=-2)
     application.add_handler(CallbackQueryHandler(on_alert_button, pattern=ALERT_BUTTONS))

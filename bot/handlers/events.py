@@ -6,7 +6,30 @@ from datetime import timedelta
 
 from telegram import Message, Update
 
+from bot.flows import facilitator, quotes, scheduling, workshop_safety
+from bot.flows.callbacks import decode
+from bot.flows.screens import HELP_COMMANDS
 from bot.flows.state import ButtonPress, Command, Event, OtherInput, TextInput, VoiceInput
+
+_KNOWN_COMMANDS = frozenset(
+    (
+        *HELP_COMMANDS,
+        *facilitator.HELP_COMMANDS,
+        quotes.COMMAND,
+        workshop_safety.COMMAND,
+        "cancel",
+        "endchat",
+    )
+)
+# Buttons outside the participant codec: facilitator settings and the timeline's pickers.
+_OTHER_BUTTON_PREFIXES = frozenset(
+    (
+        facilitator.CALLBACK_PREFIX,
+        scheduling.SCHEDULE_PREFIX,
+        scheduling.CANCEL_PREFIX,
+        scheduling.BROADCAST_PREFIX,
+    )
+)
 
 _OTHER_KINDS = (
     "sticker",
@@ -54,11 +77,20 @@ def to_event(update: Update) -> Event | None:
 
 
 def event_kind(event: Event) -> str:
-    """A label for logs that never carries what the person wrote."""
+    """A label for logs that never carries what the person wrote.
+
+    Command names and button verbs are typed or forged by people, so only known ones are
+    named: anything else could put their words, or a forged log line, into the log.
+    """
     if isinstance(event, Command):
-        return f"command:{event.name}"
+        known = event.name in _KNOWN_COMMANDS
+        return f"command:{event.name}" if known else "command:other"
     if isinstance(event, ButtonPress):
-        return f"button:{event.data.split(':', 1)[0]}"
+        verb = decode(event.data)
+        if verb is not None:
+            return f"button:{verb.verb.value}"
+        prefix = event.data.split(":", 1)[0]
+        return f"button:{prefix}" if prefix in _OTHER_BUTTON_PREFIXES else "button:other"
     if isinstance(event, OtherInput):
         return f"other:{event.kind}"
     return type(event).__name__.removesuffix("Input").lower()

@@ -393,6 +393,10 @@ async def test_logs_name_workshop_and_pseudonym_never_what_people_wrote(
     await reply_to(user, "What would need to be true")
     user.send_text("My neighbour Jeanne-Secret-Answer needs help")
     await reply_to(user, "What worries you")
+    user.send_command("/note_Secret-Command-Word")
+    await reply_to(user, "I do not know the command")
+    user.press_data("go\n2026-01-01 00:00:00,000 CRITICAL forged.line")
+    await bot.server.wait_idle(quiet=0.3)
     participant = await bot.participant_of(user)
     assert participant is not None
     lines = [record.getMessage() for record in caplog.records if record.levelno >= logging.INFO]
@@ -401,4 +405,32 @@ async def test_logs_name_workshop_and_pseudonym_never_what_people_wrote(
     )
     for line in lines:
         assert "Jeanne-Secret-Answer" not in line and "Secretname" not in line
+        assert "secret-command-word" not in line.lower() and "forged" not in line
         assert str(user.user_id) not in line
+    assert any("input=command:other" in line for line in lines)
+
+
+async def test_buttons_outside_a_private_chat_are_answered_and_ignored(bot: BotHarness) -> None:
+    user = bot.user("en")
+    await join(bot, user)
+    question = user.last_message
+    assert question is not None
+    group = {"id": -100123, "type": "supergroup", "title": "Care team"}
+    in_group = dict(bot.server.message_dict(question), chat=group)
+    before = len(bot.server.messages)
+    for extra in ({"message": in_group}, {"inline_message_id": "AAAA-inline"}):
+        bot.server.push_update(
+            {
+                "callback_query": {
+                    "id": bot.server.new_callback_query_id(),
+                    "from": user.user,
+                    "chat_instance": "group-1",
+                    "data": "prio:q.h1.pr:4",
+                    **extra,
+                }
+            }
+        )
+    await bot.server.wait_for(lambda s: not s.unanswered_callback_queries())
+    await bot.server.wait_idle(quiet=0.3)
+    assert len(bot.server.messages) == before  # nothing sent, to the group or anyone
+    assert await bot.answers_of(user) == {}
