@@ -10,18 +10,25 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.flows.participant import pick_language
+from bot.handlers.participant import pseudonymous
 from bot.services import services_from
+from storage.repositories import people
 
 log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if isinstance(context.error, Forbidden):
+        # They blocked the bot while we answered: expected, and nothing to tell them.
+        await _mark_unreachable(update, context)
+        raise ApplicationHandlerStop
     log.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update):
         return  # a job's error: logged is all
@@ -40,3 +47,17 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     except TelegramError:
         log.warning("could not tell the person about the error", exc_info=True)
     raise ApplicationHandlerStop
+
+
+async def _mark_unreachable(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """No more scheduled sends to them until they write again (which clears the mark)."""
+    user = update.effective_user if isinstance(update, Update) else None
+    if user is None:
+        return
+    services = services_from(context.bot_data)
+    try:
+        async with services.session_factory()() as session, session.begin():
+            await people.mark_unreachable(session, user.id)
+    except SQLAlchemyError:
+        log.warning("could not mark a person unreachable", exc_info=True)
+    log.info("user=%s has blocked the bot: marked unreachable", pseudonymous(user.id))

@@ -150,6 +150,12 @@ async def delete_everything(session: AsyncSession, user_id: int) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def mark_unreachable(session: AsyncSession, user_id: int) -> None:
+    await session.execute(
+        update(Person).where(Person.telegram_user_id == user_id).values(unreachable=True)
+    )
+
+
 async def count_participations(session: AsyncSession, user_id: int) -> int:
     statement = select(func.count()).where(Participant.telegram_user_id == user_id)
     return int(await session.scalar(statement) or 0)

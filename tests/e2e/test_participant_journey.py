@@ -434,3 +434,18 @@ async def test_buttons_outside_a_private_chat_are_answered_and_ignored(bot: BotH
     await bot.server.wait_idle(quiet=0.3)
     assert len(bot.server.messages) == before  # nothing sent, to the group or anyone
     assert await bot.answers_of(user) == {}
+
+
+async def test_a_person_who_blocked_the_bot_is_marked_unreachable_without_a_traceback(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = bot.user("en")
+    await join(bot, user)
+    user.block_bot()
+    user.press("4")  # pressed just before blocking: the reply is refused with 403
+    await bot.server.wait_for(lambda s: not s.unanswered_callback_queries())
+    await bot.server.wait_idle(quiet=0.3)
+    person = await bot.person_of(user)
+    assert person is not None and person.unreachable
+    assert (await bot.answers_of(user))[("h1", "priority")].value == "4"  # nothing lost
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
