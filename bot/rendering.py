@@ -74,15 +74,46 @@ class Renderer:
         return messages
 
 
+def utf16_len(text: str) -> int:
+    """Telegram counts lengths in UTF-16 code units: an emoji outside the BMP counts twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fit(text: str, limit: int) -> int:
+    """The longest prefix of `text`, in characters, that is at most `limit` UTF-16 units."""
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
+
+
+def _safe_cut(text: str, cut: int) -> int:
+    """Move a cut back out of an HTML entity (`&lt;`) or a tag (`<b>`), never cutting one."""
+    for opening, closing in (("&", ";"), ("<", ">")):
+        start = text.rfind(opening, 0, cut)
+        if start != -1 and text.rfind(closing, start, cut) == -1:
+            cut = start
+    return cut
+
+
+def truncate(text: str, limit: int) -> str:
+    """At most `limit` UTF-16 units, without cutting an entity or a tag (captions)."""
+    if utf16_len(text) <= limit:
+        return text
+    return text[: _safe_cut(text, _fit(text, limit - 1))].rstrip() + "…"
+
+
 def split_blocks(blocks: list[str], limit: int) -> list[str]:
-    """Pack paragraphs into messages of at most `limit` characters, never splitting a tag."""
+    """Pack paragraphs into messages of at most `limit` UTF-16 units, never splitting a tag."""
     chunks: list[str] = []
     current = ""
     for block in blocks:
-        pieces = [block] if len(block) <= limit else _hard_split(block, limit)
+        pieces = [block] if utf16_len(block) <= limit else _hard_split(block, limit)
         for piece in pieces:
             candidate = f"{current}\n\n{piece}" if current else piece
-            if len(candidate) <= limit:
+            if utf16_len(candidate) <= limit:
                 current = candidate
             else:
                 chunks.append(current)
@@ -92,15 +123,18 @@ def split_blocks(blocks: list[str], limit: int) -> list[str]:
 
 
 def _hard_split(block: str, limit: int) -> list[str]:
-    """Last resort for one huge paragraph: split at line ends, then at spaces."""
+    """Last resort for one huge paragraph: split at line ends, then at spaces, never inside
+    an HTML entity or tag."""
     pieces: list[str] = []
     rest = block
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit)
+    while utf16_len(rest) > limit:
+        fits = _fit(rest, limit)
+        cut = rest.rfind("\n", 0, fits)
         if cut <= 0:
-            cut = rest.rfind(" ", 0, limit)
+            cut = rest.rfind(" ", 0, fits)
         if cut <= 0:
-            cut = limit
+            cut = fits
+        cut = _safe_cut(rest, cut) or fits
         pieces.append(rest[:cut])
         rest = rest[cut:].lstrip()
     pieces.append(rest)

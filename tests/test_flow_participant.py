@@ -25,7 +25,7 @@ from bot.flows.state import (
     TextInput,
     VoiceInput,
 )
-from bot.rendering import MAX_MESSAGE_CHARS
+from bot.rendering import MAX_MESSAGE_CHARS, utf16_len
 from tests.flow_fixtures import HEADLINE, RENDERER, participant, q, rendered_text, snap, workshop
 
 P, N, C = Question.PRIORITY, Question.NEEDS, Question.CONCERNS
@@ -364,7 +364,7 @@ def test_every_position_handles_every_input_within_telegram_limits(position: obj
         outcome = flow.handle(snap(p, language, target=p.workshop, target_participant=p), event)
         for view in outcome.views:
             for message in RENDERER.view(view, outcome.language):
-                assert 0 < len(message.text) <= MAX_MESSAGE_CHARS
+                assert 0 < utf16_len(message.text) <= MAX_MESSAGE_CHARS
                 for row in message.buttons:
                     for label, data in row:
                         assert label and len(data.encode()) <= MAX_CALLBACK_BYTES

@@ -24,7 +24,7 @@ from bot.flows.stats import (
     stats_views,
 )
 from bot.flows.views import CatalogueText, Lines, Literal, Msg, Part, View
-from bot.rendering import MAX_MESSAGE_CHARS, Renderer
+from bot.rendering import MAX_MESSAGE_CHARS, Renderer, utf16_len
 from locales import Translator, catalogue
 from storage.repositories.responses import ResponseRow
 from tests.flow_fixtures import CATALOGUE, HEADLINE
@@ -489,7 +489,7 @@ def test_every_view_renders_within_telegram_limits(language: str) -> None:
     renderer = Renderer(_SnippetTranslator(), CATALOGUE)
     for view in _every_view():
         for message in renderer.view(view, language):
-            assert 0 < len(message.text) <= MAX_MESSAGE_CHARS
+            assert 0 < utf16_len(message.text) <= MAX_MESSAGE_CHARS
             assert "{" not in message.text
 
 

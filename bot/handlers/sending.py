@@ -17,7 +17,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.flows.views import Part, View
-from bot.rendering import MAX_CAPTION_CHARS, RenderedMessage, Renderer
+from bot.rendering import MAX_CAPTION_CHARS, RenderedMessage, Renderer, truncate
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ async def send_view(
         sent.append(result.message_id)
     if view.document is not None:
         caption = (
-            renderer.part(view.document.caption, language)[:MAX_CAPTION_CHARS]
+            truncate(renderer.part(view.document.caption, language), MAX_CAPTION_CHARS)
             if view.document.caption
             else None
         )
