@@ -84,13 +84,13 @@ def event_kind(event: Event) -> str:
     """
     if isinstance(event, Command):
         known = event.name in _KNOWN_COMMANDS
-        return f"command:{event.name}" if known else "command:other"
+        return f"command:{event.name}" if known else "command:unknown"
     if isinstance(event, ButtonPress):
         verb = decode(event.data)
         if verb is not None:
             return f"button:{verb.verb.value}"
         prefix = event.data.split(":", 1)[0]
-        return f"button:{prefix}" if prefix in _OTHER_BUTTON_PREFIXES else "button:other"
+        return f"button:{prefix}" if prefix in _OTHER_BUTTON_PREFIXES else "button:unknown"
     if isinstance(event, OtherInput):
         return f"other:{event.kind}"
     return type(event).__name__.removesuffix("Input").lower()

@@ -407,7 +407,7 @@ async def test_logs_name_workshop_and_pseudonym_never_what_people_wrote(
         assert "Jeanne-Secret-Answer" not in line and "Secretname" not in line
         assert "secret-command-word" not in line.lower() and "forged" not in line
         assert str(user.user_id) not in line
-    assert any("input=command:other" in line for line in lines)
+    assert any("input=command:unknown" in line for line in lines)
 
 
 async def test_buttons_outside_a_private_chat_are_answered_and_ignored(bot: BotHarness) -> None:
