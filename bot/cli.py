@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -28,6 +29,17 @@ def _configure_logging(level: str) -> None:
     )
     # httpx logs every request URL at INFO, and those URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if level != "DEBUG":
+        # Alembic announces each of its plugins at INFO on every start.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    # A failed first contact with Telegram is reported in one line by `_run`, not as
+    # python-telegram-bot's traceback.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_without_bootstrap_failure)
+
+
+def _without_bootstrap_failure(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Network Retry Loop (Bootstrap")
 
 
 def _poll(application: AnyApplication) -> None:
@@ -40,14 +52,23 @@ def _poll(application: AnyApplication) -> None:
     from bot.webhook import ALLOWED_UPDATES, StopSignals, exit_run_polling
 
     loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)  # the loop run_polling takes (and closes when it is done)
+    asyncio.set_event_loop(loop)  # the loop run_polling takes
     StopSignals(on_first=exit_run_polling).install(loop)
-    application.run_polling(allowed_updates=list(ALLOWED_UPDATES), stop_signals=None)
+    try:
+        application.run_polling(
+            allowed_updates=list(ALLOWED_UPDATES), stop_signals=None, close_loop=False
+        )
+    finally:
+        # When the first contact with Telegram fails, the HTTP clients are still open:
+        # close them here, or aiohttp complains about unclosed sessions at exit.
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(application.bot.shutdown())
+        loop.close()
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     """Poll (the default) or take webhooks; either way SIGINT and SIGTERM stop gracefully."""
-    from telegram.error import InvalidToken, TelegramError
+    from telegram.error import InvalidToken, NetworkError, TelegramError
 
     from bot.app import build_application
     from bot.webhook import ListenError, serve, webhook_options
@@ -70,7 +91,18 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         else:
             asyncio.run(serve(application, options))
     except InvalidToken:
-        print("TELEGRAM_BOT_TOKEN was refused by Telegram", file=sys.stderr)
+        print(
+            "TELEGRAM_BOT_TOKEN was refused by Telegram: check it with @BotFather (/token)",
+            file=sys.stderr,
+        )
+        return 1
+    except NetworkError:
+        host = settings.telegram_api_base_url.split("/")[2]
+        print(
+            f"cannot reach Telegram at {host}: check the network connection, a proxy "
+            "(HTTPS_PROXY) or TELEGRAM_API_BASE_URL",
+            file=sys.stderr,
+        )
         return 1
     except TelegramError as error:
         # Never print the token, whatever the library put in the message.

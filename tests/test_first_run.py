@@ -1,0 +1,42 @@
+"""A first run that cannot reach Telegram, or whose token is refused, says so in one line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fake_telegram import FakeBotApi
+from tests.test_shutdown import _environment, _free_port
+
+
+async def _run_once(env: dict[str, str], cwd: Path) -> tuple[int, list[str]]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    return int(process.returncode or 0), stderr.decode().strip().splitlines()
+
+
+@pytest.mark.parametrize("case", ["no route", "token refused"])
+async def test_a_failed_first_contact_is_one_line_and_exit_1(tmp_path: Path, case: str) -> None:
+    async with FakeBotApi() as fake:
+        env = _environment(fake, tmp_path)
+        if case == "no route":
+            env["TELEGRAM_API_BASE_URL"] = f"http://127.0.0.1:{_free_port()}/bot"
+            expected = "cannot reach Telegram at 127.0.0.1:"
+        else:
+            fake.fail_next("getMe", 401, "Unauthorized", count=5)
+            expected = "TELEGRAM_BOT_TOKEN was refused by Telegram"
+        code, lines = await _run_once(env, tmp_path)
+    assert code == 1
+    assert len(lines) == 1 and lines[0].startswith(expected), lines
