@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import voice_files
-from bot.flows.participant import asks_to_withdraw, workshop_code_in
+from bot.flows.participant import asks_to_withdraw, starts_followup, workshop_code_in
 from bot.flows.positions import FREE_TEXT_QUESTIONS, REVIEW, ROLE, Position, Question, Step
 from bot.flows.state import (
     AnswerInfo,
@@ -39,8 +39,9 @@ from bot.flows.state import (
     TextInput,
     WorkshopInfo,
 )
+from bot.flows.timeline import JobKind
 from storage.models import Answer, Participant, Person, SafeguardingAlert, Workshop
-from storage.repositories import answers, people, safeguarding, workshops
+from storage.repositories import answers, deliveries, people, safeguarding, workshops
 
 _QUOTABLE = tuple(question.value for question in FREE_TEXT_QUESTIONS)
 
@@ -218,8 +219,14 @@ async def load(
     joined = 1
     if person is not None and asks_to_withdraw(event):
         joined = await people.count_participations(session, user_id)
+    offered = False
+    if participant is not None and starts_followup(event):
+        offered = await deliveries.was_sent(
+            session, user_id, participant.workshop_id, JobKind.FOLLOWUP
+        )
     snapshot = Snapshot(
         workshops_joined=joined,
+        followup_offered=offered,
         telegram_language=telegram_language,
         person_language=person.language if person else None,
         participant=info,

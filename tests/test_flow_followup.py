@@ -34,7 +34,7 @@ def f(rec: str, question: Question) -> Position:
 def test_followup_starts_with_the_first_answered_recommendation() -> None:
     p = participant(DONE, answers=FIRST_ROUND, finished=True)
     assert p.followup_scope() == ("h1", "h3")
-    outcome = flow.handle(snap(p), ButtonPress("fu"))
+    outcome = flow.handle(snap(p, followup_offered=True), ButtonPress("fu"))
     assert outcome.changes == [Move(f("h1", P), DONE)]
     text = rendered_text(outcome.views)
     assert "Follow-up 1 of 2" in text and "Your first answer: 4 out of 5" in text
@@ -62,7 +62,9 @@ def test_keeping_the_first_priority_records_it_in_round_two() -> None:
 
 
 def test_followup_with_nothing_answered_says_so() -> None:
-    outcome = flow.handle(snap(participant(DONE, answers={})), ButtonPress("fu"))
+    outcome = flow.handle(
+        snap(participant(DONE, answers={}), followup_offered=True), ButtonPress("fu")
+    )
     assert outcome.changes == [] and "nothing to revisit" in rendered_text(outcome.views)
 
 
@@ -89,3 +91,9 @@ def test_positions_round_trip() -> None:
         except ValueError:
             continue
         raise AssertionError(bad)
+
+
+def test_a_forged_followup_button_before_the_round_was_sent_changes_nothing() -> None:
+    p = participant(DONE, answers={("h1", Question.PRIORITY): AnswerInfo("4", False)})
+    outcome = flow.handle(snap(p), ButtonPress("fu"))
+    assert outcome.changes == [] and outcome.views == []

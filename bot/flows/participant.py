@@ -219,6 +219,14 @@ def _forget(snapshot: Snapshot, command: Command, language: str) -> Outcome:
     return Outcome(language, [view])
 
 
+def starts_followup(event: Event) -> bool:
+    """The follow-up button: only valid once the follow-up round reached this person."""
+    if not isinstance(event, ButtonPress):
+        return False
+    parsed = decode(event.data)
+    return parsed is not None and parsed.verb is Verb.FOLLOWUP
+
+
 def asks_to_withdraw(event: Event) -> bool:
     """Inputs whose answer depends on how many workshops the person is in."""
     if isinstance(event, Command):
@@ -552,6 +560,8 @@ def _start_followup(snapshot: Snapshot, pressed: Callback, language: str) -> Out
         return Outcome(language, [text_view("workshop.ended")])
     if participant.position.step is Step.FOLLOWUP:
         return _resume_view(participant, language, welcome_back=False)
+    if not snapshot.followup_offered:
+        return _stale(language)  # a forged button: no follow-up was sent to them yet
     scope = participant.followup_scope()
     if not scope:
         return Outcome(language, [text_view("followup.nothing")], clear_origin_keyboard=True)

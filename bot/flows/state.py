@@ -131,6 +131,8 @@ class Snapshot:
     is_facilitator: bool = False
     # How many workshops they are in (loaded only when they ask to withdraw).
     workshops_joined: int = 1
+    # The follow-up round was sent to them (loaded only for its button).
+    followup_offered: bool = False
 
 
 # ---- what to change -----------------------------------------------------------------------

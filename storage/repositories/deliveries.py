@@ -142,6 +142,22 @@ async def materialise(session: AsyncSession, job: ScheduledJob, user_ids: Iterab
     return len(rows)
 
 
+async def was_sent(session: AsyncSession, user_id: int, workshop_id: int, kind: str) -> bool:
+    """Whether a job of this kind in this workshop reached this person."""
+    found = await session.scalar(
+        select(Delivery.id)
+        .join(ScheduledJob, ScheduledJob.id == Delivery.job_id)
+        .where(
+            Delivery.telegram_user_id == user_id,
+            Delivery.state == SENT,
+            ScheduledJob.workshop_id == workshop_id,
+            ScheduledJob.kind == kind,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def has_deliveries(session: AsyncSession, job_id: int) -> bool:
     found = await session.scalar(select(Delivery.id).where(Delivery.job_id == job_id).limit(1))
     return found is not None
