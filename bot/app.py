@@ -20,6 +20,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.aiohttp_request import AiohttpRequest
 from bot.config import Settings
@@ -43,6 +44,7 @@ from bot.handlers.workshop_safety import on_safety_command
 from bot.rendering import Renderer
 from bot.scheduling.scheduler import Scheduler
 from bot.services import SERVICES_KEY, Clock, Services, services_from, utc_now
+from bot.tolerant_bot import TolerantBot
 from bot.update_processor import PerUserUpdateProcessor
 from locales import Translator
 from storage.engine import create_engine, create_session_factory
@@ -157,21 +159,18 @@ def build_application(
         renderer=Renderer(translator, catalogue),
         clock=clock,
     )
-    builder = (
-        ApplicationBuilder()
-        .token(settings.telegram_bot_token)
-        .base_url(base)
-        .base_file_url(file_url_for(base))
-        .concurrent_updates(PerUserUpdateProcessor(64))
-        .post_init(_post_init)
-        .post_shutdown(_post_shutdown)
-    )
+    request: BaseRequest
+    updates_request: BaseRequest
     if settings.telegram_http_client == "aiohttp":
         # PTB's stock httpx client spent about half of the bot's CPU under load (httpcore scans
         # its whole pool on every request): bench/http_bench.py, bench/load.py.
-        builder = builder.request(AiohttpRequest()).get_updates_request(
-            AiohttpRequest(connection_pool_size=1)
+        request, updates_request = AiohttpRequest(), AiohttpRequest(connection_pool_size=1)
+    else:  # what ApplicationBuilder would build
+        request, updates_request = (
+            HTTPXRequest(connection_pool_size=256),
+            HTTPXRequest(connection_pool_size=1),
         )
+    limiter: AIORateLimiter | None = None
     per_second = settings.telegram_rate_limit
     if rate_limiter and per_second > 0:
         # One send at a time, evenly spaced: the default limiter lets 30 through at once and
@@ -180,8 +179,22 @@ def build_application(
         limiter = AIORateLimiter(
             overall_max_rate=1, overall_time_period=1 / per_second, max_retries=3
         )
-        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
-    application = builder.build()
+    bot = TolerantBot(
+        settings.telegram_bot_token,
+        base_url=base,
+        base_file_url=file_url_for(base),
+        request=request,
+        get_updates_request=updates_request,
+        rate_limiter=limiter,
+    )
+    application = (
+        ApplicationBuilder()
+        .bot(bot)
+        .concurrent_updates(PerUserUpdateProcessor(64))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
     application.bot_data[SERVICES_KEY] = services
     private_messages = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     # Buttons in groups or inline messages are answered and go no further.

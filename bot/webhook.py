@@ -188,13 +188,23 @@ class WebhookServer:
             data = json.loads(await request.read())
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an object with an update_id")
-            update = Update.de_json(data, bot)
         except (ValueError, TypeError, KeyError) as error:
             log.warning(
                 "refused a webhook request: the body is not a Telegram update (%s)",
                 type(error).__name__,
             )
             return web.Response(status=400)
+        try:
+            update = Update.de_json(data, bot)
+        except Exception as error:
+            # From Telegram (the secret was right) but unreadable, probably a newer API field:
+            # 200, or Telegram would send it again and again.
+            log.warning(
+                "skipped update %d: it could not be read (%s)",
+                data["update_id"],
+                type(error).__name__,
+            )
+            return web.Response(status=200)
         if isinstance(bot, ExtBot):
             bot.insert_callback_data(update)  # what the Updater's own webhook does
         await self._application.update_queue.put(update)

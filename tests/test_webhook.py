@@ -290,3 +290,17 @@ def test_cli_refuses_a_bad_webhook_setup_in_one_line(
     assert err.count("\n") == 1
     if secret is not None:
         assert secret not in err  # the secret is never echoed
+
+
+async def test_an_update_that_cannot_be_read_is_skipped_with_200(
+    bot: WebhookBot, fake: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    ana = _user(fake)
+    poll = {"id": "1", "question": "Secret-Poll", "options": [{"voter_count": 1}]}
+    poison = {"update_id": 424242, "message": {**ana.send_text("x")["message"], "poll": poll}}
+    assert await bot.post(poison) == 200
+    genuine = ana.send_command("/start")
+    assert await bot.post(genuine) == 200
+    await ana.wait_for_text(CONSENT)
+    assert sum("skipped update 424242" in r.getMessage() for r in caplog.records) == 1
+    assert "Secret-Poll" not in caplog.text

@@ -449,3 +449,28 @@ async def test_a_person_who_blocked_the_bot_is_marked_unreachable_without_a_trac
     assert person is not None and person.unreachable
     assert (await bot.answers_of(user))[("h1", "priority")].value == "4"  # nothing lost
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_an_update_that_cannot_be_read_is_skipped_and_everyone_else_answered(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    user = bot.user("en")
+    poll = {
+        "id": "1",
+        "question": "Secret-Poll-Question",
+        "options": [{"voter_count": 1}],  # no "text": python-telegram-bot cannot parse it
+        "total_voter_count": 1,
+        "is_closed": False,
+        "is_anonymous": True,
+        "type": "regular",
+        "allows_multiple_answers": False,
+    }
+    poison = user._push_message(poll=poll)["update_id"]  # a message that cannot be read
+    user.send_command("/start")
+    await reply_to(user, "Do you agree to take part?")
+    await bot.server.wait_idle(quiet=0.3)
+    lines = [record.getMessage() for record in caplog.records]
+    assert sum(f"skipped update {poison}" in line for line in lines) == 1
+    assert not any("Secret-Poll-Question" in line for line in lines)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -55,6 +55,7 @@ async def test_words_of_distress_get_a_human_path_and_alert_the_lead_without_the
     assert participant.pseudonym in alert.text
     assert "ending it all" not in alert.text and str(ana.user_id) not in alert.text
     assert "Ana" not in alert.text
+    await bot.server.wait_idle(quiet=0.3)  # notified_at is written after the send
     [row] = await alerts(bot)
     assert row.words == DISTRESS and "suicide" in row.categories and row.notified_at
 

@@ -1,0 +1,101 @@
+"""A python-telegram-bot `ExtBot` that never stalls on one update it cannot read.
+
+Telegram adds fields to its API every few months. When python-telegram-bot fails to parse one
+update of a `getUpdates` batch it raises for the whole batch, the Updater retries the same
+offset forever and nobody is answered (and its CRITICAL log line dumps every update's
+content). Here the batch is read update by update instead: an unreadable one is logged once
+by id and reason, replaced by an empty update with the same id (so the offset moves past it),
+and everyone else is answered as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram._utils.defaultvalue import DEFAULT_NONE
+from telegram._utils.types import JSONDict, ODVInput
+from telegram.error import TelegramError
+from telegram.ext import ExtBot
+
+log = logging.getLogger(__name__)
+
+
+class _NoUpdateDump(logging.Filter):
+    """Keeps what people wrote out of python-telegram-bot's own log lines, at every level.
+
+    Its parse error dumps the whole batch at CRITICAL, and at DEBUG it logs the parameters
+    and result of every call (message texts, answers shown in /review): the endpoint alone
+    is kept.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if message.startswith("Error while parsing updates"):
+            return False
+        if message.startswith(("Calling Bot API endpoint", "Call to Bot API endpoint")):
+            record.msg = "Bot API call `%s`"
+            endpoint = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.args = (endpoint,)
+        return True
+
+
+class TolerantBot(ExtBot[None]):
+    __slots__ = ("_raw_updates",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._raw_updates: list[Any] = []
+        self._LOGGER.addFilter(_NO_DUMP)
+
+    async def _post(
+        self,
+        endpoint: str,
+        data: JSONDict | None = None,
+        *,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+        api_kwargs: JSONDict | None = None,
+    ) -> Any:
+        result = await super()._post(
+            endpoint,
+            data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+            api_kwargs=api_kwargs,
+        )
+        if endpoint == "getUpdates" and isinstance(result, list):
+            self._raw_updates = result  # kept for `get_updates` if the batch will not parse
+        return result
+
+    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        try:
+            return await super().get_updates(*args, **kwargs)
+        except TelegramError:
+            raise
+        except Exception:
+            updates = tuple(self._read(entry) for entry in self._raw_updates)
+            for update in updates:
+                self.insert_callback_data(update)
+            return updates
+
+    def _read(self, entry: Any) -> Update:
+        try:
+            update = Update.de_json(entry, self)
+        except Exception as error:
+            update_id = entry.get("update_id") if isinstance(entry, dict) else None
+            if not isinstance(update_id, int):
+                raise
+            log.warning(
+                "skipped update %d: it could not be read (%s)", update_id, type(error).__name__
+            )
+            return Update(update_id)
+        return update
+
+
+_NO_DUMP = _NoUpdateDump()
