@@ -26,7 +26,7 @@ from bot.aiohttp_request import AiohttpRequest
 from bot.config import Settings
 from bot.flows import facilitator, quotes, workshop_safety
 from bot.flows.catalogue import load_catalogue
-from bot.flows.safeguarding.lexicon import load_lexicons
+from bot.flows.safeguarding.detector import warm_up
 from bot.flows.screens import HELP_COMMANDS
 from bot.flows.views import Msg
 from bot.handlers.chats import on_button_outside_private_chat
@@ -151,8 +151,8 @@ def build_application(
     base = base_url or settings.telegram_api_base_url
     translator = Translator()
     catalogue = load_catalogue()
-    # Compiled once at start (about a second), not on the first message someone types.
-    load_lexicons()
+    # Compiled and trained once at start (a second or two), not on the first message typed.
+    warm_up()
     services = Services(
         settings=settings,
         catalogue=catalogue,

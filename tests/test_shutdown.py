@@ -30,7 +30,7 @@ TOKEN = "123456:ABC-shutdown-test-token"
 SECRET = "shutdown_test-secret"
 CONSENT = "Do you agree to take part?"
 ROLE_QUESTION = "Which of these describes you best?"
-START_TIMEOUT = 8.0  # imports, migrations and the first reply
+START_TIMEOUT = 20.0  # imports, training the safeguarding model, migrations, the first reply
 EXIT_TIMEOUT = 5.0
 
 

@@ -26,13 +26,17 @@ import yaml
 LEXICON_DIR = Path(__file__).with_name("lexicon")
 CATEGORIES = ("suicide", "self_harm", "distress", "abuse", "neglect")
 
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "´": "'"})
+# Curly and other apostrophes become ', and ligatures that no Unicode normal form splits
+# ("sœur", "cœur") are written out, so patterns are written once, plainly.
+_APOSTROPHES = str.maketrans(
+    {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "´": "'", "œ": "oe", "æ": "ae"}
+)
 _SPACES = re.compile(r"\s+")
 
 
 def normalise(text: str) -> str:
     """Lower case, accents and curly apostrophes removed, whitespace collapsed."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES).casefold())
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_APOSTROPHES))
     plain = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _SPACES.sub(" ", plain).strip()
 

@@ -11,8 +11,8 @@ from dataclasses import replace
 
 from bot.flows.callbacks import Verb, callback
 from bot.flows.positions import Position
+from bot.flows.safeguarding.detector import detect
 from bot.flows.safeguarding.helplines import emergency_number, helpline_text
-from bot.flows.safeguarding.lexicon import find
 from bot.flows.state import Change, Outcome, ParticipantInfo, RaiseAlert, SaveAnswer, WorkshopInfo
 from bot.flows.views import Button, Lines, Literal, Msg, Part, View
 
@@ -21,14 +21,14 @@ MAX_ALERT_CHARS = 4000
 
 
 def shows_distress(text: str) -> bool:
-    return find(text) is not None
+    return detect(text) is not None
 
 
 def screen(
     participant: ParticipantInfo, position: Position, text: str, outcome: Outcome
 ) -> Outcome:
     """The outcome of typed words, turned into the safety path when they show distress."""
-    found = find(text)
+    found = detect(text)
     if found is None:
         return outcome
     changes: list[Change] = [
