@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.fake_telegram import FakeBotApi
-from tests.test_shutdown import _environment, _free_port
+from tests.test_shutdown import _environment, _free_port, _start
 
 
 async def _run_once(env: dict[str, str], cwd: Path) -> tuple[int, list[str]]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, stderr = await asyncio.wait_for(process.communicate(), 60)
-    return int(process.returncode or 0), stderr.decode().strip().splitlines()
+    bot = await _start(env, cwd)
+    code = await asyncio.wait_for(bot.process.wait(), 60)
+    await bot.kill()  # already gone: this only waits for the last stderr lines
+    return code, bot.lines
 
 
 @pytest.mark.parametrize("case", ["no route", "token refused"])
