@@ -101,3 +101,13 @@ def test_the_fast_scorer_gives_exactly_what_scikit_learn_gives() -> None:
     expected = fitted.predict_proba(features.tocsr())[:, 1]
     for text, want in zip(probe, expected, strict=True):
         assert model.probability(text) == pytest.approx(want, abs=1e-9), text
+
+
+def test_the_lists_checked_are_the_workshops_languages_and_english() -> None:
+    from bot.flows.safeguarding.detector import lists_for
+
+    assert {lexicon.language for lexicon in lists_for(("fr",))} == {"fr", "en"}
+    assert {lexicon.language for lexicon in lists_for(("de", "nl"))} == {"de", "nl", "en"}
+    assert len(lists_for(None)) == len(load_lexicons())
+    # The model still sees German distress in an English and French workshop.
+    assert detect("Ich will nicht mehr leben, niemand hilft mir", ("en", "fr")) is not None

@@ -63,6 +63,7 @@ from bot.flows.state import (
     SwitchWorkshop,
     TextInput,
     VoiceInput,
+    WorkshopInfo,
 )
 from bot.flows.views import Literal, Msg, View, text_view
 
@@ -118,7 +119,8 @@ def handle(snapshot: Snapshot, event: Event) -> Outcome:
         return _BUTTONS[parsed.verb](snapshot, parsed, language)
     participant = snapshot.participant
     if participant is None:
-        if isinstance(event, TextInput) and screening.shows_distress(event.text):
+        languages = _typed_in(snapshot, snapshot.target)
+        if isinstance(event, TextInput) and screening.shows_distress(event.text, languages):
             # Nothing may be stored before consent, so no alert: the way to a human only.
             return Outcome(
                 language, [screening.safety_reply(snapshot.target, can_ask_contact=False)]
@@ -133,10 +135,19 @@ def handle(snapshot: Snapshot, event: Event) -> Outcome:
         return Outcome(language, [text_view("workshop.ended")])
     if isinstance(event, TextInput):
         outcome = _on_text(participant, event.text, language)
-        return screening.screen(participant, participant.position, event.text, outcome)
+        languages = _typed_in(snapshot, participant.workshop)
+        return screening.screen(participant, participant.position, event.text, outcome, languages)
     if isinstance(event, VoiceInput):
         return _on_voice(participant, event, language)
     return _on_other(participant, event, language)
+
+
+def _typed_in(snapshot: Snapshot, workshop: WorkshopInfo | None) -> tuple[str, ...] | None:
+    """The languages someone probably types in: the workshop's, theirs and Telegram's."""
+    if workshop is None:
+        return None
+    telegram = (snapshot.telegram_language or "").split("-")[0].lower()
+    return tuple(dict.fromkeys((*workshop.languages, snapshot.person_language or "", telegram)))
 
 
 # ---- commands ------------------------------------------------------------------------------

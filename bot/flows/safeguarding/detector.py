@@ -7,14 +7,30 @@ finding is reported as "distress", the widest category.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from bot.flows.safeguarding import classifier
-from bot.flows.safeguarding.lexicon import Match, find, load_lexicons
+from bot.flows.safeguarding.lexicon import Lexicon, Match, find, load_lexicons
 
 MODEL_PATTERN = "model"
 
 
-def detect(text: str) -> Match | None:
-    found = find(text)
+def lists_for(languages: Collection[str] | None) -> tuple[Lexicon, ...]:
+    """The phrase lists of these languages and English (all six when None).
+
+    Checking all six costs about four times as much CPU per message as two; people type in
+    a language the workshop speaks (or their own, which is passed in too), and the model
+    covers every language whatever the lists.
+    """
+    lexicons = load_lexicons()
+    if languages is None:
+        return lexicons
+    wanted = {*languages, "en"}
+    return tuple(lexicon for lexicon in lexicons if lexicon.language in wanted)
+
+
+def detect(text: str, languages: Collection[str] | None = None) -> Match | None:
+    found = find(text, lists_for(languages))
     if found is not None:
         return found
     if classifier.shows_distress(text):

@@ -7,6 +7,7 @@ Telegram, no database.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 
 from bot.flows.callbacks import Verb, callback
@@ -20,15 +21,19 @@ from bot.flows.views import Button, Lines, Literal, Msg, Part, View
 MAX_ALERT_CHARS = 4000
 
 
-def shows_distress(text: str) -> bool:
-    return detect(text) is not None
+def shows_distress(text: str, languages: Collection[str] | None = None) -> bool:
+    return detect(text, languages) is not None
 
 
 def screen(
-    participant: ParticipantInfo, position: Position, text: str, outcome: Outcome
+    participant: ParticipantInfo,
+    position: Position,
+    text: str,
+    outcome: Outcome,
+    languages: Collection[str] | None = None,
 ) -> Outcome:
     """The outcome of typed words, turned into the safety path when they show distress."""
-    found = detect(text)
+    found = detect(text, languages)
     if found is None:
         return outcome
     changes: list[Change] = [
