@@ -113,7 +113,14 @@ _SENDS = frozenset({"sendmessage", "senddocument", "sendphoto"})
 _TEXT_EDITS = frozenset({"editmessagetext", "editmessagecaption"})
 _REPLY_METHODS = _SENDS | _TEXT_EDITS | {"editmessagereplymarkup"}
 # The echo bot gets the workshop journey's sequence of update kinds, step for step.
-ECHO_SCRIPT = ("command", "button", "button", *(("button", "text", "text") * 5), "button")
+ECHO_SCRIPT = (
+    "command",
+    "button",
+    "button",
+    *(("button", "text", "text") * 5),
+    "button",
+    "button",
+)
 
 
 # ---------------------------------------------------------------------- the fake server
