@@ -85,14 +85,10 @@ def test_what_the_lists_miss_the_model_reports_as_distress() -> None:
 
 def test_the_fast_scorer_gives_exactly_what_scikit_learn_gives() -> None:
     from scipy.sparse import hstack
-    from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts, labels = classifier.read_examples()
     model = classifier.train(texts, labels)
-    families = (
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True),
-        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True),
-    )
+    families = classifier.feature_families()
     plain = [normalise(text) for text in texts]
     fitted = classifier.logistic_regression()
     fitted.fit(hstack([family.fit_transform(plain) for family in families]).tocsr(), labels)

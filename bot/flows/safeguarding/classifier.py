@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -95,13 +95,18 @@ def logistic_regression() -> Any:
     )
 
 
-def train(texts: Sequence[str], labels: Sequence[int]) -> DistressModel:
+def feature_families() -> tuple[Any, ...]:
+    """Character 3-5-grams within words and word 1-2-grams, each TF-IDF weighted."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    families = (
+    return (
         TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True),
         TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True),
     )
+
+
+def train(texts: Sequence[str], labels: Sequence[int]) -> DistressModel:
+    families = feature_families()
     plain = [normalise(text) for text in texts]
     matrices = [family.fit_transform(plain) for family in families]
     from scipy.sparse import hstack
@@ -135,8 +140,3 @@ def load_model(directory: Path = EXAMPLES_DIR) -> DistressModel:
 
 def shows_distress(text: str, model: DistressModel | None = None) -> bool:
     return (model or load_model()).probability(text) >= THRESHOLD
-
-
-def probabilities(texts: Iterable[str], model: DistressModel | None = None) -> list[float]:
-    chosen = model or load_model()
-    return [chosen.probability(text) for text in texts]
