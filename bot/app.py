@@ -197,6 +197,7 @@ def build_application(
     )
     application.bot_data[SERVICES_KEY] = services
     private_messages = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    private_edits = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
     # Buttons in groups or inline messages are answered and go no further.
     application.add_handler(CallbackQueryHandler(on_button_outside_private_chat), group=-3)
     # A safeguarding lead's words in an open conversation go to the participant, first of all.
@@ -225,6 +226,7 @@ def build_application(
         CallbackQueryHandler(on_facilitator_update, pattern=f"^{facilitator.CALLBACK_PREFIX}:")
     )
     application.add_handler(MessageHandler(private_messages, on_participant_update))
+    application.add_handler(MessageHandler(private_edits, on_participant_update))
     application.add_handler(CallbackQueryHandler(on_participant_update))
     application.add_error_handler(on_error)
     return application

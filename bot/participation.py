@@ -9,15 +9,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import voice_files
-from bot.flows.participant import asks_to_withdraw, starts_followup, workshop_code_in
+from bot.flows.participant import (
+    asks_to_withdraw,
+    may_finish,
+    starts_followup,
+    workshop_code_in,
+)
 from bot.flows.positions import FREE_TEXT_QUESTIONS, REVIEW, ROLE, Position, Question, Step
 from bot.flows.state import (
     AnswerInfo,
     Change,
     Command,
+    ConsentOffer,
+    EditedAnswer,
+    EditedText,
     EndRelay,
     Event,
     Finish,
@@ -29,6 +38,7 @@ from bot.flows.state import (
     RaiseAlert,
     RequestContact,
     SaveAnswer,
+    SetEasyRead,
     SetLanguage,
     SetMayQuote,
     SetQuoteConsent,
@@ -41,7 +51,7 @@ from bot.flows.state import (
 )
 from bot.flows.timeline import JobKind
 from storage.models import Answer, Participant, Person, SafeguardingAlert, Workshop
-from storage.repositories import answers, deliveries, people, safeguarding, workshops
+from storage.repositories import answers, deliveries, people, safeguarding, schedules, workshops
 
 _QUOTABLE = tuple(question.value for question in FREE_TEXT_QUESTIONS)
 
@@ -190,6 +200,7 @@ async def load(
     languages: tuple[str, ...],
     is_facilitator: bool = False,
     defaults: WorkshopDefaults = NO_DEFAULTS,
+    consent_offer: ConsentOffer | None = None,
 ) -> Loaded:
     person: Person | None = None
     participant: Participant | None = None
@@ -204,10 +215,12 @@ async def load(
         rows = {brief.key: brief.id for brief in briefs}
         info = _info(participant, person, workshop, briefs, defaults)
     code = workshop_code_in(event)
+    if code is None and participant is None and isinstance(event, TextInput) and consent_offer:
+        code = consent_offer.code  # a typed "yes" answers the consent screen they saw last
     target: Workshop | None = None
     if code is not None:
         target = await workshops.get_by_code(session, code)
-    elif (isinstance(event, Command) and event.name in ("start", "help")) or (
+    elif (isinstance(event, Command) and event.name in ("start", "help", "easyread")) or (
         participant is None and isinstance(event, TextInput)
     ):
         # /start joins it; /help and the safety reply of someone not yet in a workshop
@@ -224,7 +237,23 @@ async def load(
         offered = await deliveries.was_sent(
             session, user_id, participant.workshop_id, JobKind.FOLLOWUP
         )
+    edited: EditedAnswer | None = None
+    if participant is not None and isinstance(event, EditedText):
+        found_answer = await answers.by_message(session, participant.id, event.message_id)
+        if found_answer is not None:
+            rec, question, round = found_answer
+            edited = EditedAnswer(rec, Question(question), round)
+    followup_date: str | None = None
+    if participant is not None and may_finish(event):
+        due = await schedules.next_due(session, participant.workshop_id, JobKind.FOLLOWUP)
+        if due is not None:
+            language = person.language if person else "en"
+            followup_date = format_date(due, "d MMMM", locale=language)
     snapshot = Snapshot(
+        edited_answer=edited,
+        followup_date=followup_date,
+        easy_read=person.easy_read if person else False,
+        consent_offer=consent_offer if person is None else None,
         workshops_joined=joined,
         followup_offered=offered,
         telegram_language=telegram_language,
@@ -236,7 +265,6 @@ async def load(
             if target_participant
             else None
         ),
-        target_code=code,
         available_languages=languages,
         is_facilitator=is_facilitator,
     )
@@ -285,6 +313,9 @@ async def apply(
         elif isinstance(change, SetReminders):
             assert person is not None
             person.reminders_enabled = change.enabled
+        elif isinstance(change, SetEasyRead):
+            assert person is not None
+            person.easy_read = change.enabled
         elif isinstance(change, Forget) and change.workshop_only:
             assert participant is not None
             applied.files_to_delete += await people.participation_voice_paths(
@@ -341,6 +372,8 @@ async def apply(
                     known=loaded.answer_rows if participant is loaded.participant else None,
                     sensitive=change.sensitive,
                     may_quote=change.may_quote,
+                    message_id=change.message_id,
+                    keep_voice=change.keep_voice,
                 )
                 if saved.replaced_voice_path:
                     applied.files_to_delete.append(saved.replaced_voice_path)

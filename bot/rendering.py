@@ -10,7 +10,7 @@ import hashlib
 import html
 from dataclasses import dataclass
 
-from bot.flows.catalogue import Catalogue
+from bot.flows.catalogue import ROLE_FIELDS, Catalogue
 from bot.flows.views import Button, CatalogueText, Literal, Msg, Param, Part, View
 from locales import Translator
 
@@ -38,8 +38,8 @@ class Renderer:
             return template.format(**values)
         if isinstance(part, CatalogueText):
             rec = self.catalogue.get(part.rec_id)
-            if part.field == "angle":
-                return html.escape(rec.angle(part.role, language), quote=False)
+            if part.field in ROLE_FIELDS:
+                return html.escape(rec.for_role(part.field, part.role, language), quote=False)
             return html.escape(rec.text(part.field, language), quote=False)
         if isinstance(part, Literal):
             return html.escape(part.text, quote=False)

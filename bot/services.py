@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.flows.catalogue import Catalogue
+from bot.flows.state import ConsentOffer
 from bot.participation import WorkshopDefaults
 from bot.rendering import Renderer
 from storage.engine import SessionFactory
@@ -49,6 +50,33 @@ class FacilitatorIds:
         self._promoted.add(user_id)
 
 
+V = TypeVar("V")
+
+
+class Recent(Generic[V]):
+    """Per person, the latest of something, in memory and bounded (the oldest is dropped).
+
+    For conveniences that may be lost on a restart without losing anything that matters.
+    """
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._values: dict[int, V] = {}
+
+    def remember(self, user_id: int, value: V) -> None:
+        self._values.pop(user_id, None)
+        self._values[user_id] = value
+        if len(self._values) > self.LIMIT:
+            self._values.pop(next(iter(self._values)))
+
+    def get(self, user_id: int) -> V | None:
+        return self._values.get(user_id)
+
+    def forget(self, user_id: int) -> None:
+        self._values.pop(user_id, None)
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -63,6 +91,12 @@ class Services:
     # Leads in an open conversation with a participant: their typed words are relayed. Read
     # at start, kept up to date by the relay's handlers (one process per database, as above).
     relay_leads: set[int] = field(default_factory=set)
+    # The consent screen each person saw last, so a typed "yes" can answer it. In memory only:
+    # nothing about a person is stored before they agree (lost on restart: then they tap).
+    consent_offers: Recent[ConsentOffer] = field(default_factory=lambda: Recent())
+    # The last message with buttons sent to each person: after a typed answer its buttons go,
+    # so only the newest message has any.
+    keyboards: Recent[int] = field(default_factory=lambda: Recent())
 
     def __post_init__(self) -> None:
         self.facilitators = FacilitatorIds(self.settings.facilitator_ids)

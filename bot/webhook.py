@@ -49,7 +49,7 @@ AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 HEALTH_PATH = "/healthz"
 # The same in both modes: Telegram does not even store updates of other kinds for us.
-ALLOWED_UPDATES = ("message", "callback_query")
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 DEFAULT_LISTEN = "127.0.0.1"
 DEFAULT_PORT = 8443
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

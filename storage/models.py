@@ -117,6 +117,8 @@ class Person(Base):
         ForeignKey("workshops.id", ondelete="SET NULL"), nullable=True
     )
     reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Reads the easy-read version of every text (Inclusion Europe's "Information for all").
+    easy_read: Mapped[bool] = mapped_column(Boolean, default=False)
     # Set when Telegram answers 403 (the person blocked the bot): no more sends until they return.
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
     # The safeguarding alert whose conversation with the team is open: what they type goes
@@ -197,6 +199,8 @@ class Answer(Base):
     may_quote: Mapped[bool] = mapped_column(Boolean, default=False)
     # A facilitator's decision on quoting it: pending, approved or hidden.
     quote_status: Mapped[str] = mapped_column(String(16), default="pending")
+    # The Telegram message a typed answer came from, so editing that message edits the answer.
+    message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     participant: Mapped[Participant] = relationship(back_populates="answers")
 

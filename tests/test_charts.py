@@ -22,7 +22,7 @@ ROLE_LABELS = {role: f"role {role}" for role in ROLE_ORDER}
 
 
 def titles(scope: tuple[str, ...]) -> dict[str, str]:
-    return {rec: CATALOGUE.get(rec).text("short_title", "en") for rec in scope}
+    return {rec: CATALOGUE.get(rec).text("plain_title", "en") for rec in scope}
 
 
 def answer(rec: str, role: str, value: str, who: str) -> ResponseRow:

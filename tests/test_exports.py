@@ -282,6 +282,7 @@ async def test_xlsx_sheets_values_and_summary(
         "last_active_at (UTC)",
         "finished_at (UTC)",
         "answers",
+        "easy_read",
     )
     counts = {line[0]: (line[1], line[6]) for line in participants[1:]}
     assert counts == {

@@ -13,12 +13,14 @@ from bot.flows.state import (
     AnswerInfo,
     ButtonPress,
     Command,
+    ConsentOffer,
     Finish,
     Forget,
     Join,
     Move,
     OtherInput,
     SaveAnswer,
+    SetEasyRead,
     SetLanguage,
     SetRole,
     SwitchWorkshop,
@@ -41,11 +43,13 @@ def test_start_with_code_shows_consent_in_telegram_language_and_stores_nothing()
     assert "Test workshop" in text and "accepte" in text.lower()
     labels = [b.data for row in outcome.views[0].keyboard for b in row]
     assert labels == [
-        "ok:TESTCODE23:fr",
-        "no:TESTCODE23:fr",
-        "cm:TESTCODE23:fr",
-        "cl:TESTCODE23:en",
+        "ok:TESTCODE23:fr:0",
+        "no:TESTCODE23:fr:0",
+        "cm:TESTCODE23:fr:0",
+        "easy:1:TESTCODE23:fr:0",
+        "cl:TESTCODE23:en:0:0",
     ]
+    assert outcome.consent_offer == ConsentOffer("TESTCODE23", "fr", False)
 
 
 def test_start_with_unknown_code_explains_and_changes_nothing() -> None:
@@ -87,14 +91,15 @@ def test_start_with_code_of_another_joined_workshop_switches_to_it() -> None:
 
 
 def test_consent_joins_in_the_chosen_language_and_asks_for_role() -> None:
-    outcome = flow.handle(snap(None, target=workshop()), ButtonPress("ok:TESTCODE23:fr"))
-    assert outcome.changes == [Join(1, "fr")]
+    outcome = flow.handle(snap(None, target=workshop()), ButtonPress("ok:TESTCODE23:fr:0"))
+    assert outcome.changes == [Join(1, "fr"), SetEasyRead(False)]
     assert outcome.language == "fr"
     assert outcome.clear_origin_keyboard
     assert [b.data for row in outcome.views[0].keyboard for b in row] == [
         "role:worker",
         "role:service_user",
         "role:technologist",
+        "role:family_carer",
         "role:other",
     ]
 
@@ -180,11 +185,24 @@ def test_typed_priority_is_understood(typed: str, value: str) -> None:
     assert outcome.changes[0] == SaveAnswer("h1", P, value)
 
 
-def test_text_where_a_button_is_expected_explains_and_reshows_buttons() -> None:
+def test_words_where_a_number_is_expected_are_kept_as_a_note_and_the_question_reshown() -> None:
     outcome = flow.handle(snap(participant(q("h1", P))), TextInput("I like cats"))
-    assert outcome.changes == []
-    assert "tap a number from 1 to 5" in rendered_text(outcome.views)
+    assert outcome.changes == [
+        SaveAnswer("h1", Question.NOTE, "I like cats", keep_voice=True)
+    ]  # no Move: the question stays
+    text = rendered_text(outcome.views)
+    assert "I kept what you wrote" in text and "I like cats" in text
+    assert "How important is this to you?" in text
     assert outcome.views[0].keyboard
+
+
+def test_a_second_note_is_added_to_the_first() -> None:
+    earlier = {("h1", Question.NOTE): AnswerInfo("First thought", False)}
+    p = participant(q("h1", P), answers=earlier)
+    outcome = flow.handle(snap(p), TextInput("Also about money"))
+    assert outcome.changes == [
+        SaveAnswer("h1", Question.NOTE, "First thought\nAlso about money", keep_voice=True)
+    ]
 
 
 def test_free_text_is_saved_with_a_confirmation() -> None:
@@ -218,8 +236,16 @@ def test_voice_answers_a_free_text_question() -> None:
     assert outcome.changes[1] == Move(q("h3", P), None)
 
 
-def test_voice_where_a_button_is_expected_changes_nothing() -> None:
+def test_voice_where_a_number_is_expected_is_kept_as_a_note() -> None:
     outcome = flow.handle(snap(participant(q("h2", P))), VoiceInput("FILE1", 3))
+    assert outcome.changes == [
+        SaveAnswer("h2", Question.NOTE, None, voice_file_id="FILE1", voice_duration=3)
+    ]
+    assert "I kept your voice message" in rendered_text(outcome.views)
+
+
+def test_voice_on_the_role_question_is_refused_with_the_buttons() -> None:
+    outcome = flow.handle(snap(participant(ROLE)), VoiceInput("FILE1", 3))
     assert outcome.changes == []
     assert "cannot use a voice message here" in rendered_text(outcome.views)
 
@@ -262,8 +288,12 @@ def test_pause_changes_nothing_and_offers_continue() -> None:
 def test_more_expands_the_question_in_place() -> None:
     outcome = flow.handle(snap(participant(q("h1", P))), ButtonPress("more:q.h1.pr"))
     assert outcome.replace_origin and outcome.changes == []
-    detail = RENDERER.catalogue.get("h1").text("detail", "en")
-    assert detail[:40] in rendered_text(outcome.views).replace("&amp;", "&")
+    rec = RENDERER.catalogue.get("h1")
+    text = rendered_text(outcome.views).replace("&amp;", "&")
+    assert rec.for_role("more", "worker", "en")[:40] in text
+    assert rec.text("title", "en") in text  # the report's own title, under "Tell me more"
+    other = rec.for_role("more", "technologist", "en")
+    assert other[:40] not in text  # a worker reads what it means for their work
 
 
 def test_last_concerns_leads_to_review_and_submit_finishes() -> None:
@@ -286,7 +316,7 @@ def test_edit_from_review_returns_to_review_after_the_recommendation() -> None:
 def test_text_on_review_points_to_the_buttons() -> None:
     outcome = flow.handle(snap(participant(REVIEW)), TextInput("hello"))
     assert outcome.changes == []
-    assert "Send my answers" in rendered_text(outcome.views)
+    assert "Finish" in rendered_text(outcome.views)
 
 
 def test_unknown_command_lists_help() -> None:

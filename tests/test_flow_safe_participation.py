@@ -146,8 +146,8 @@ def test_consent_is_short_with_the_rest_one_tap_away() -> None:
     ):
         assert fact in details, fact
     assert [b.data for row in more.views[0].keyboard for b in row][:2] == [
-        "ok:TESTCODE23:en",
-        "no:TESTCODE23:en",
+        "ok:TESTCODE23:en:0",
+        "no:TESTCODE23:en:0",
     ]
 
 

@@ -2,7 +2,17 @@ from __future__ import annotations
 
 import pytest
 
-from bot.flows.parsing import is_skip, parse_language, parse_priority, parse_role
+from bot.flows.parsing import (
+    asks_for_help,
+    is_no,
+    is_skip,
+    is_withdrawal,
+    is_yes,
+    parse_priority,
+    parse_role,
+    words,
+)
+from locales import available_languages, catalogue
 
 
 @pytest.mark.parametrize(
@@ -12,11 +22,15 @@ from bot.flows.parsing import is_skip, parse_language, parse_priority, parse_rol
         ("FIVE!", "5"),
         ("cinq", "5"),
         ("1/5", "1"),
-        ("I don't know", None),
-        ("don't know", "unsure"),
+        ("Very important", "5"),
+        ("not important", "1"),
+        ("idk", "unsure"),
+        ("I don't know", "unsure"),
         ("Je ne sais pas.", "unsure"),
+        ("sehr wichtig", "5"),
         ("6", None),
         ("45", None),
+        ("It matters a lot to me", None),
         ("", None),
     ],
 )
@@ -24,9 +38,36 @@ def test_priority(text: str, expected: str | None) -> None:
     assert parse_priority(text) == expected
 
 
-def test_roles_languages_and_skip_words() -> None:
+def test_roles_and_skip_words() -> None:
     assert parse_role("Usagère") == "service_user"
     assert parse_role("Développeur") == "technologist"
+    assert parse_role("aidant") == "family_carer"  # no longer filed as a worker
+    assert parse_role("I look after a family member") == "family_carer"
     assert parse_role("astronaut") is None
-    assert parse_language("Français") == "fr"
     assert is_skip("Passer") and is_skip("skip.") and not is_skip("skipping lunch")
+
+
+@pytest.mark.parametrize("text", ["yes", "OK!", "👍", "oui", "d'accord", "ja", "sí", "va bene"])
+def test_typed_yes(text: str) -> None:
+    assert is_yes(text)
+    assert not is_no(text)
+
+
+def test_help_and_stop_words_are_whole_messages() -> None:
+    assert asks_for_help("Help!") and asks_for_help("I need to talk to someone")
+    assert not asks_for_help("It would help me to have more time")
+    assert is_withdrawal("Stop") and is_withdrawal("supprimer mes données")
+    assert not is_withdrawal("Stop the cuts to home care")
+
+
+def test_every_language_brings_its_own_words() -> None:
+    """The lists are data: each language has every kind, and no word means two things."""
+    kinds = [key for key in catalogue("en") if key.startswith("words.")]
+    for language in available_languages():
+        table = catalogue(language)
+        for key in kinds:
+            assert table.get(key, "").strip(), f"{language} has no {key}"
+    exclusive = ["yes", "no", "skip", "unsure", *(f"priority.{n}" for n in "12345")]
+    for index, first in enumerate(exclusive):
+        for second in exclusive[index + 1 :]:
+            assert not words(first) & words(second), (first, second, words(first) & words(second))

@@ -166,6 +166,7 @@ def test_roles_participants_and_none_role_as_other() -> None:
         "worker": 0,
         "service_user": 3,
         "technologist": 0,
+        "family_carer": 0,
         "other": 2,
     }
     assert stats.participants == 5
@@ -343,7 +344,7 @@ def test_views_one_block_per_recommendation_with_every_figure() -> None:
     first = blocks[0]
     assert isinstance(first, Lines)
     title, worker, worker_detail, user, user_detail, warning = first.parts
-    assert title == Msg("stats.rec_title", {"title": CatalogueText(H1, "short_title")})
+    assert title == Msg("stats.rec_title", {"title": CatalogueText(H1, "plain_title")})
     assert worker == Msg(
         "stats.role_summary",
         {
@@ -497,7 +498,7 @@ def test_rendered_english_reads_as_expected() -> None:
     renderer = Renderer(_SnippetTranslator(), CATALOGUE)
     views = stats_views(_sample(), "AI & care", "TESTCODE23")
     text = "\n".join(m.text for view in views for m in renderer.view(view, "en"))
-    short_title = CATALOGUE.get(H1).text("short_title", "en")
+    short_title = CATALOGUE.get(H1).text("plain_title", "en")
     assert "AI &amp; care" in text and "TESTCODE23" in text
     assert "Participants: 4" in text
     assert f"<b>{short_title}</b>" in text

@@ -112,7 +112,7 @@ async def test_sets_the_webhook_with_the_secret(bot: WebhookBot, fake: FakeBotAp
     [call] = fake.calls("setWebhook")
     assert call.params["url"] == PUBLIC_URL
     assert call.params["secret_token"] == SECRET
-    assert call.params["allowed_updates"] == ["message", "callback_query"]
+    assert call.params["allowed_updates"] == ["message", "edited_message", "callback_query"]
     assert call.params.get("drop_pending_updates") in (False, None)
     assert fake.webhook_url == PUBLIC_URL
 

@@ -61,6 +61,13 @@ def recommendation_title(rec_id: str) -> str | None:
     return recommendation.text("title", "en") if recommendation is not None else None
 
 
+@cache
+def plain_title(rec_id: str) -> str | None:
+    """The English plain title participants read, next to the report's own title."""
+    recommendation = load_catalogue().recommendations.get(rec_id)
+    return recommendation.text("plain_title", "en") if recommendation is not None else None
+
+
 def _answer(row: ResponseRow) -> str | None:
     if row.skipped or row.is_voice:
         return None
@@ -79,6 +86,8 @@ RESPONSE_COLUMNS: tuple[Column[ResponseRow], ...] = (
         lambda r: recommendation_title(r.recommendation_id),
         width=40,
     ),
+    Column("topic", Kind.TEXT, lambda r: plain_title(r.recommendation_id), width=32),
+    # "note": words typed or spoken where a button was expected, kept with the topic.
     Column("question", Kind.TEXT, lambda r: r.question),
     Column("round", Kind.INT, lambda r: r.round),
     Column("answer", Kind.TEXT, _answer, width=60),
@@ -91,6 +100,8 @@ RESPONSE_COLUMNS: tuple[Column[ResponseRow], ...] = (
     Column("sensitive", Kind.BOOL, lambda r: r.sensitive),
     # The person said yes to their words being shown, without their name.
     Column("may_quote", Kind.BOOL, lambda r: r.may_quote),
+    # They read the easy-read version of the questions.
+    Column("easy_read", Kind.BOOL, lambda r: r.easy_read),
 )
 
 PARTICIPANT_COLUMNS: tuple[Column[ParticipantRow], ...] = (
@@ -101,4 +112,5 @@ PARTICIPANT_COLUMNS: tuple[Column[ParticipantRow], ...] = (
     Column("last_active_at", Kind.DATETIME, lambda p: p.last_active_at, width=20),
     Column("finished_at", Kind.DATETIME, lambda p: p.finished_at, width=20),
     Column("answers", Kind.INT, lambda p: p.answers),
+    Column("easy_read", Kind.BOOL, lambda p: p.easy_read),
 )

@@ -42,7 +42,7 @@ def soon(title: str, at: str) -> View:
 def session_prompt(number: int, session_title: str, recs: Sequence[str]) -> View:
     """A button per recommendation of the session jumps straight to it (the `edit` verb)."""
     buttons = tuple(
-        (Button(CatalogueText(rec, "short_title"), callback(Verb.EDIT, rec)),) for rec in recs
+        (Button(CatalogueText(rec, "plain_title"), callback(Verb.EDIT, rec)),) for rec in recs
     )
     text = Msg("announce.session", {"n": number, "session": Literal(session_title)})
     return View((text,), buttons)
@@ -88,7 +88,7 @@ def followup(
     blocks: list[Part] = [Msg("announce.followup", {"title": Literal(title)})]
     for rec in recs:
         lines: list[Part] = [
-            Msg("announce.followup_rec", {"title": CatalogueText(rec, "short_title")})
+            Msg("announce.followup_rec", {"title": CatalogueText(rec, "plain_title")})
         ]
         for role in stats.roles:
             cell = stats.cell(rec, role)

@@ -13,10 +13,13 @@ MAX_CALLBACK_BYTES = 64
 
 
 class Verb(StrEnum):
-    CONSENT = "ok"  # ok:<workshop code>:<lang>
-    DECLINE = "no"  # no:<workshop code>:<lang>
-    CONSENT_LANGUAGE = "cl"  # cl:<workshop code>:<lang>: show the consent in another language
-    CONSENT_MORE = "cm"  # cm:<workshop code>:<lang>: the consent with everything about data
+    # Before joining, the consent screen's buttons carry its state (nothing is stored yet):
+    # <easy> is 1 for easy read, <details> 1 when "More about your data" is open.
+    CONSENT = "ok"  # ok:<workshop code>:<lang>:<easy>
+    DECLINE = "no"  # no:<workshop code>:<lang>:<easy>
+    CONSENT_LANGUAGE = "cl"  # cl:<code>:<lang>:<details>:<easy>: the consent in another language
+    CONSENT_MORE = "cm"  # cm:<workshop code>:<lang>:<easy>: the consent with everything about data
+    EASY_READ = "easy"  # easy:<1|0>, or easy:<1|0>:<code>:<lang>:<details> on the consent screen
     LANGUAGE = "lang"  # lang:<lang>
     ROLE = "role"  # role:<role>
     PRIORITY = "prio"  # prio:<position>:<1-5|u>

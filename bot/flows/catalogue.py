@@ -1,7 +1,12 @@
-"""The recommendation catalogue, loaded from recommendations.yaml.
+"""The topics (the report's recommendations), the roles and the languages, loaded from data.
 
-Content is data: adding a recommendation or a language is an edit to the YAML file, checked by
-tests, not new code.
+`topics/structure.yaml` says which topics exist, in which sessions and scopes, which roles a
+participant can choose and which languages are complete; `topics/<lang>.yaml` holds each
+topic's texts in one language, standard and easy-read. Adding a topic, a role or a language
+is an edit to these files (and the locale catalogues), checked by tests, not new code.
+
+Texts are looked up with a *reading* code (`locales.reading`): a language code, with `.easy`
+for the easy-read version.
 """
 
 from __future__ import annotations
@@ -14,9 +19,35 @@ from typing import Any
 
 import yaml
 
-CATALOGUE_PATH = Path(__file__).with_name("recommendations.yaml")
-TEXT_FIELDS = ("title", "short_title", "summary", "detail")
-ROLES = ("worker", "service_user", "technologist", "other")
+from locales import REFERENCE_LANGUAGE, parse_reading
+
+TOPICS_DIR = Path(__file__).with_name("topics")
+# Fields with one text per topic; `summary` has an easy-read version.
+TEXT_FIELDS = ("title", "plain_title", "summary")
+# Fields with one text per role, each with an easy-read version.
+ROLE_FIELDS = ("question", "more")
+EASY_FIELDS = ("summary", *ROLE_FIELDS)
+# The role whose texts are used when a person's role is unknown or has none of its own.
+FALLBACK_ROLE = "other"
+
+
+def _roles() -> tuple[str, ...]:
+    with (TOPICS_DIR / "structure.yaml").open(encoding="utf-8") as handle:
+        return tuple(yaml.safe_load(handle)["roles"])
+
+
+# The roles a participant can choose, in the order the buttons show them.
+ROLES: tuple[str, ...] = _roles()
+
+
+@dataclass(frozen=True)
+class TopicTexts:
+    """One topic in one language."""
+
+    fields: Mapping[str, str]
+    per_role: Mapping[str, Mapping[str, str]]
+    easy_fields: Mapping[str, str]
+    easy_per_role: Mapping[str, Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -24,21 +55,31 @@ class Recommendation:
     id: str
     kind: str
     session: int
-    texts: Mapping[str, Mapping[str, str]]
-    angles: Mapping[str, Mapping[str, str]]
+    texts: Mapping[str, TopicTexts]
 
-    def text(self, field: str, language: str) -> str:
-        values = self.texts[field]
-        return values.get(language) or values["en"]
+    def _in(self, language: str) -> TopicTexts:
+        return self.texts.get(language) or self.texts[REFERENCE_LANGUAGE]
 
-    def angle(self, role: str | None, language: str) -> str:
-        values = self.angles.get(role or "other") or self.angles["other"]
-        return values.get(language) or values["en"]
+    def text(self, field: str, reading: str) -> str:
+        """A text of the topic itself: official title, plain title or summary."""
+        language, easy = parse_reading(reading)
+        texts = self._in(language)
+        if easy and field in texts.easy_fields:
+            return texts.easy_fields[field]
+        return texts.fields[field]
+
+    def for_role(self, field: str, role: str | None, reading: str) -> str:
+        """The needs question or the "Tell me more" text written for this person's role."""
+        language, easy = parse_reading(reading)
+        texts = self._in(language)
+        table = (texts.easy_per_role if easy else texts.per_role)[field]
+        return table.get(role or FALLBACK_ROLE) or table[FALLBACK_ROLE]
 
 
 @dataclass(frozen=True)
 class Catalogue:
     languages: tuple[str, ...]
+    roles: tuple[str, ...]
     recommendations: Mapping[str, Recommendation]
     scopes: Mapping[str, tuple[str, ...]]
     sessions: Mapping[int, Mapping[str, str]]
@@ -50,30 +91,67 @@ class Catalogue:
         return self.scopes[name]
 
 
-def _parse(raw: Mapping[str, Any]) -> Catalogue:
+def _topic_texts(raw: Mapping[str, Any], roles: tuple[str, ...], where: str) -> TopicTexts:
+    missing = [name for name in (*TEXT_FIELDS, *ROLE_FIELDS, "easy") if name not in raw]
+    if missing:
+        raise ValueError(f"{where}: missing {missing}")
+    easy = raw["easy"]
+    for field in ROLE_FIELDS:
+        for table, label in ((raw[field], field), (easy.get(field, {}), f"easy.{field}")):
+            absent = [role for role in roles if role not in table]
+            if absent:
+                raise ValueError(f"{where}: {label} has no text for {absent}")
+    return TopicTexts(
+        fields={name: str(raw[name]) for name in TEXT_FIELDS},
+        per_role={field: dict(raw[field]) for field in ROLE_FIELDS},
+        easy_fields={"summary": str(easy["summary"])},
+        easy_per_role={field: dict(easy[field]) for field in ROLE_FIELDS},
+    )
+
+
+def _parse(directory: Path) -> Catalogue:
+    with (directory / "structure.yaml").open(encoding="utf-8") as handle:
+        structure = yaml.safe_load(handle)
+    languages = tuple(structure["languages"])
+    roles = tuple(structure["roles"])
+    if FALLBACK_ROLE not in roles:
+        raise ValueError(f"the roles must include {FALLBACK_ROLE!r}")
+    per_language: dict[str, Mapping[str, Any]] = {}
+    for language in languages:
+        with (directory / f"{language}.yaml").open(encoding="utf-8") as handle:
+            per_language[language] = yaml.safe_load(handle)
     recommendations: dict[str, Recommendation] = {}
-    for item in raw["recommendations"]:
-        recommendations[item["id"]] = Recommendation(
-            id=item["id"],
-            kind=item["kind"],
-            session=int(item["session"]),
-            texts={name: dict(item[name]) for name in TEXT_FIELDS},
-            angles={role: dict(item["angle"][role]) for role in ROLES},
+    for item in structure["recommendations"]:
+        rec_id = item["id"]
+        texts = {
+            language: _topic_texts(
+                doc["topics"][rec_id], roles, f"topics/{language}.yaml {rec_id}"
+            )
+            for language, doc in per_language.items()
+        }
+        recommendations[rec_id] = Recommendation(
+            id=rec_id, kind=item["kind"], session=int(item["session"]), texts=texts
         )
-    scopes = {name: tuple(ids) for name, ids in raw["scopes"].items()}
+    scopes = {name: tuple(ids) for name, ids in structure["scopes"].items()}
     for name, ids in scopes.items():
         unknown = [rec_id for rec_id in ids if rec_id not in recommendations]
         if unknown:
             raise ValueError(f"scope {name} names unknown recommendations {unknown}")
+    sessions = {
+        int(session): {
+            language: str(doc["sessions"][session]) for language, doc in per_language.items()
+        }
+        for session in structure["sessions"]
+    }
     return Catalogue(
-        languages=tuple(raw["languages"]),
+        languages=languages,
+        roles=roles,
         recommendations=recommendations,
         scopes=scopes,
-        sessions={int(s["id"]): dict(s["title"]) for s in raw["sessions"]},
+        sessions=sessions,
     )
 
 
 @cache
-def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
-    with path.open(encoding="utf-8") as handle:
-        return _parse(yaml.safe_load(handle))
+def load_catalogue(directory: Path = TOPICS_DIR) -> Catalogue:
+    return _parse(directory)

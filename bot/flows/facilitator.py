@@ -244,7 +244,7 @@ def picker(workshop: WorkshopInfo, snapshot: FacilitatorSnapshot) -> View:
             Button(
                 Msg(
                     "fac.checked" if rec in workshop.scope else "fac.unchecked",
-                    {"label": CatalogueText(rec, "short_title")},
+                    {"label": CatalogueText(rec, "plain_title")},
                 ),
                 _data(workshop.code, "tg", rec),
             ),

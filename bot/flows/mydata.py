@@ -42,7 +42,7 @@ def _role(participation: Mapping[str, Any]) -> Part:
 def _answer_line(answer: Mapping[str, Any], catalogue: Catalogue) -> Part:
     rec_id = answer["recommendation_id"]
     rec: Part = (
-        CatalogueText(rec_id, "short_title")
+        CatalogueText(rec_id, "plain_title")
         if rec_id in catalogue.recommendations
         else Literal(rec_id)
     )

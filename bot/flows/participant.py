@@ -16,8 +16,11 @@ from bot.flows.catalogue import ROLES
 from bot.flows.parsing import (
     NOT_SURE,
     PRIORITY_VALUES,
+    asks_for_help,
+    is_no,
     is_skip,
     is_withdrawal,
+    is_yes,
     parse_priority,
     parse_role,
 )
@@ -42,6 +45,8 @@ from bot.flows.state import (
     ButtonPress,
     Change,
     Command,
+    ConsentOffer,
+    EditedText,
     EndRelay,
     Event,
     Finish,
@@ -54,6 +59,7 @@ from bot.flows.state import (
     ParticipantInfo,
     RequestContact,
     SaveAnswer,
+    SetEasyRead,
     SetLanguage,
     SetMayQuote,
     SetQuoteConsent,
@@ -65,7 +71,7 @@ from bot.flows.state import (
     VoiceInput,
     WorkshopInfo,
 )
-from bot.flows.views import Literal, Msg, View, text_view
+from bot.flows.views import Lines, Literal, Msg, View, text_view
 
 MAX_ANSWER_CHARS = 2000
 MAX_ROLE_OTHER_CHARS = 100
@@ -96,15 +102,32 @@ def workshop_code_in(event: Event) -> str | None:
         return event.args[0].strip().upper()
     if isinstance(event, ButtonPress):
         parsed = decode(event.data)
-        if parsed and parsed.verb in _CONSENT_VERBS:
-            return (parsed.arg(0) or "").upper() or None
+        return _code_of(parsed) if parsed else None
     return None
 
 
 _CONSENT_VERBS = (Verb.CONSENT, Verb.DECLINE, Verb.CONSENT_LANGUAGE, Verb.CONSENT_MORE)
 
 
+def _code_of(pressed: Callback) -> str | None:
+    if pressed.verb in _CONSENT_VERBS:
+        return (pressed.arg(0) or "").upper() or None
+    if pressed.verb is Verb.EASY_READ:  # easy:<1|0>:<code>:<lang>:<details> before joining
+        return (pressed.arg(1) or "").upper() or None
+    return None
+
+
 def handle(snapshot: Snapshot, event: Event) -> Outcome:
+    outcome = _dispatch(snapshot, event)
+    if outcome.easy is None:
+        outcome.easy = snapshot.easy_read
+        for change in outcome.changes:
+            if isinstance(change, SetEasyRead):
+                outcome.easy = change.enabled
+    return outcome
+
+
+def _dispatch(snapshot: Snapshot, event: Event) -> Outcome:
     language = choose_language(snapshot)
     if isinstance(event, Command):
         command = _COMMANDS.get(event.name)
@@ -125,7 +148,11 @@ def handle(snapshot: Snapshot, event: Event) -> Outcome:
             return Outcome(
                 language, [screening.safety_reply(snapshot.target, can_ask_contact=False)]
             )
+        if isinstance(event, TextInput):
+            return _before_joining(snapshot, event.text, language)
         return Outcome(language, [screens.not_joined()])
+    if isinstance(event, EditedText):
+        return _on_edit(snapshot, participant, event, language)
     if isinstance(event, TextInput) and is_withdrawal(event.text):
         view = screens.withdraw_choice(several_workshops=snapshot.workshops_joined > 1)
         return Outcome(language, [view])
@@ -134,7 +161,7 @@ def handle(snapshot: Snapshot, event: Event) -> Outcome:
     if not participant.workshop.is_active:
         return Outcome(language, [text_view("workshop.ended")])
     if isinstance(event, TextInput):
-        outcome = _on_text(participant, event.text, language)
+        outcome = _on_text(participant, event.text, language, event.message_id)
         languages = _typed_in(snapshot, participant.workshop)
         return screening.screen(participant, participant.position, event.text, outcome, languages)
     if isinstance(event, VoiceInput):
@@ -173,7 +200,25 @@ def _start(snapshot: Snapshot, command: Command, language: str) -> Outcome:
     if not target.is_open:
         return Outcome(language, [text_view("workshop.closed")])
     consent_language = language if language in target.languages else target.languages[0]
-    return Outcome(consent_language, [screens.consent(target, consent_language)])
+    return _offer_consent(target, consent_language, snapshot.easy_read)
+
+
+def _offer_consent(
+    target: WorkshopInfo,
+    language: str,
+    easy: bool,
+    *,
+    details: bool = False,
+    replace: bool = False,
+) -> Outcome:
+    """The consent screen, remembered (in memory) so a typed "yes" can answer it."""
+    return Outcome(
+        language,
+        [screens.consent(target, language, details=details, easy=easy)],
+        easy=easy,
+        consent_offer=ConsentOffer(target.code, language, easy),
+        replace_origin=replace,
+    )
 
 
 def _help(snapshot: Snapshot, command: Command, language: str) -> Outcome:
@@ -219,6 +264,20 @@ def _reminders(snapshot: Snapshot, command: Command, language: str) -> Outcome:
     )
 
 
+def _easy_read_command(snapshot: Snapshot, command: Command, language: str) -> Outcome:
+    """/easyread switches; /easyread on|off sets. Before joining: the consent screen, easy."""
+    wanted = not snapshot.easy_read
+    if command.args and command.args[0].lower() in ("on", "off"):
+        wanted = command.args[0].lower() == "on"
+    if snapshot.person_language is None:
+        target = snapshot.target
+        if target is None or not target.is_active or not target.is_open:
+            return Outcome(language, [screens.not_joined()], easy=wanted)
+        chosen = language if language in target.languages else target.languages[0]
+        return _offer_consent(target, chosen, wanted)
+    return _set_easy_read(snapshot, wanted, language)
+
+
 def _my_data(snapshot: Snapshot, command: Command, language: str) -> Outcome:
     return Outcome(language, actions=[Action.SEND_MY_DATA])
 
@@ -236,6 +295,14 @@ def starts_followup(event: Event) -> bool:
         return False
     parsed = decode(event.data)
     return parsed is not None and parsed.verb is Verb.FOLLOWUP
+
+
+def may_finish(event: Event) -> bool:
+    """Inputs that can end the first round (the thank-you then names the follow-up date)."""
+    if not isinstance(event, ButtonPress):
+        return False
+    parsed = decode(event.data)
+    return parsed is not None and parsed.verb in (Verb.SUBMIT, Verb.QUOTE_CONSENT)
 
 
 def asks_to_withdraw(event: Event) -> bool:
@@ -257,6 +324,7 @@ _COMMANDS: dict[str, CommandHandler] = {
     "reminders": _reminders,
     "mydata": _my_data,
     "forget": _forget,
+    "easyread": _easy_read_command,
 }
 
 # ---- buttons -------------------------------------------------------------------------------
@@ -264,17 +332,27 @@ _COMMANDS: dict[str, CommandHandler] = {
 ButtonHandler = Callable[[Snapshot, Callback, str], Outcome]
 
 
-def _stale(language: str) -> Outcome:
-    return Outcome(language, toast=Msg("stale_button"))
+def _stale(snapshot: Snapshot, language: str) -> Outcome:
+    """A button from an earlier message: say so, then show where they are now, with its
+    buttons, so nobody is left wondering which message counts."""
+    participant = snapshot.participant
+    if participant is None or not participant.workshop.is_active:
+        return Outcome(language, toast=Msg("stale_button"))
+    view = screens.current_step(participant, Msg("stale_button"))
+    return Outcome(language, [view], toast=Msg("stale_button"))
 
 
 def _consent(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    return _join(snapshot, pressed.arg(1) or language, pressed.arg(2) == "1")
+
+
+def _join(snapshot: Snapshot, chosen: str, easy: bool) -> Outcome:
+    """They agreed (a tap, or a typed "yes" to the consent screen they saw last)."""
     target = snapshot.target
-    chosen = pressed.arg(1) or language
     if target is None or not target.is_active:
         return Outcome(chosen, [text_view("workshop.ended")], clear_origin_keyboard=True)
     if snapshot.target_participant is not None:
-        outcome = _resume_view(snapshot.target_participant, language, welcome_back=False)
+        outcome = _resume_view(snapshot.target_participant, chosen, welcome_back=False)
         outcome.clear_origin_keyboard = True
         return outcome
     if not target.is_open:
@@ -284,38 +362,58 @@ def _consent(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     return Outcome(
         chosen,
         [screens.role_question()],
-        [Join(target.id, chosen)],
+        [Join(target.id, chosen), SetEasyRead(easy)],
         toast=Msg("consent.thanks"),
         clear_origin_keyboard=True,
+        easy=easy,
     )
 
 
 def _decline(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     chosen = pressed.arg(1) or language
-    return Outcome(chosen, [text_view("consent.declined")], clear_origin_keyboard=True)
+    easy = pressed.arg(2) == "1"
+    return Outcome(chosen, [text_view("consent.declined")], clear_origin_keyboard=True, easy=easy)
+
+
+def _consent_screen(snapshot: Snapshot, chosen: str, easy: bool, details: bool) -> Outcome:
+    """The consent screen again, in another language, easy-read or with every detail."""
+    target = snapshot.target
+    if target is None or not target.is_active or chosen not in target.languages:
+        return _stale(snapshot, chosen)
+    return _offer_consent(target, chosen, easy, details=details, replace=True)
 
 
 def _consent_language(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
-    target = snapshot.target
     chosen = pressed.arg(1) or language
-    if target is None or not target.is_active or chosen not in target.languages:
-        return _stale(language)
-    details = pressed.arg(2) == "more"
-    return Outcome(chosen, [screens.consent(target, chosen, details=details)], replace_origin=True)
+    return _consent_screen(snapshot, chosen, pressed.arg(3) == "1", pressed.arg(2) == "1")
 
 
 def _consent_more(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
-    target = snapshot.target
-    chosen = pressed.arg(1) or language
-    if target is None or not target.is_active or chosen not in target.languages:
-        return _stale(language)
-    return Outcome(chosen, [screens.consent(target, chosen, details=True)], replace_origin=True)
+    return _consent_screen(snapshot, pressed.arg(1) or language, pressed.arg(2) == "1", True)
+
+
+def _easy_read(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    wanted = pressed.arg(0) == "1"
+    if pressed.arg(1):  # on the consent screen: nothing is stored before they agree
+        return _consent_screen(snapshot, pressed.arg(2) or language, wanted, pressed.arg(3) == "1")
+    if snapshot.person_language is None:
+        return _stale(snapshot, language)
+    outcome = _set_easy_read(snapshot, wanted, language)
+    outcome.clear_origin_keyboard = True
+    return outcome
+
+
+def _set_easy_read(snapshot: Snapshot, wanted: bool, language: str) -> Outcome:
+    notice = Msg("easyread.on" if wanted else "easyread.off")
+    participant = snapshot.participant
+    view = screens.current_step(participant, notice) if participant else View((notice,))
+    return Outcome(language, [view], [SetEasyRead(wanted)], easy=wanted)
 
 
 def _set_language(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     chosen = pressed.arg(0) or ""
     if chosen not in snapshot.available_languages:
-        return _stale(language)
+        return _stale(snapshot, language)
     if snapshot.person_language is None:
         # Nothing is stored before consent; the choice shows in the reply only.
         return Outcome(chosen, [screens.not_joined()], clear_origin_keyboard=True)
@@ -329,7 +427,7 @@ def _set_role(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     participant = snapshot.participant
     role = pressed.arg(0) or ""
     if participant is None or role not in ROLES:
-        return _stale(language)
+        return _stale(snapshot, language)
     if not participant.workshop.is_active:
         return Outcome(language, [text_view("workshop.ended")])
     return _choose_role(participant, role, language, clear=True)
@@ -369,11 +467,11 @@ def _active_question(
     """The participant and position a question button belongs to, or why it does not count."""
     participant = snapshot.participant
     if participant is None:
-        return _stale(language)
+        return _stale(snapshot, language)
     if not participant.workshop.is_active:
         return Outcome(language, [text_view("workshop.ended")])
     if pressed.arg(0) != participant.position.encode():
-        return _stale(language)
+        return _stale(snapshot, language)
     return participant, participant.position
 
 
@@ -385,7 +483,7 @@ def _priority(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     raw = pressed.arg(1)
     value = NOT_SURE if raw == "u" else raw
     if position.question is not Question.PRIORITY or value not in PRIORITY_VALUES:
-        return _stale(language)
+        return _stale(snapshot, language)
     assert value is not None and position.rec is not None
     save = SaveAnswer(position.rec, position.question, value, round=position.round)
     outcome = _save_and_advance(participant, position, save, language)
@@ -435,14 +533,14 @@ def _more(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
         return found
     participant, position = found
     if position.step is not Step.QUESTION:
-        return _stale(language)
+        return _stale(snapshot, language)
     view = screens.question(participant, position, expanded=True)
     return Outcome(language, [view], replace_origin=True)
 
 
 def _resume(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     if snapshot.participant is None:
-        return _stale(language)
+        return _stale(snapshot, language)
     outcome = _resume_view(snapshot.participant, language, welcome_back=False)
     outcome.clear_origin_keyboard = True
     return outcome
@@ -452,7 +550,7 @@ def _edit(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     participant = snapshot.participant
     rec = pressed.arg(0)
     if participant is None or rec not in participant.workshop.scope:
-        return _stale(language)
+        return _stale(snapshot, language)
     if not participant.workshop.is_active:
         return Outcome(language, [text_view("workshop.ended")])
     current = participant.position
@@ -475,11 +573,11 @@ def _edit(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
 def _submit(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     participant = snapshot.participant
     if participant is None:
-        return _stale(language)
+        return _stale(snapshot, language)
     if participant.position.step is Step.DONE:
         return Outcome(language, toast=Msg("done.already"), clear_origin_keyboard=True)
     if participant.position.step is not Step.REVIEW:
-        return _stale(language)
+        return _stale(snapshot, language)
     if not participant.workshop.is_active:
         return Outcome(language, [text_view("workshop.ended")])
     if participant.role is None:
@@ -490,16 +588,18 @@ def _submit(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
         return Outcome(language, [view], [Move(ROLE, REVIEW)], clear_origin_keyboard=True)
     if participant.quote_consent is None and screens.typed_answers(participant):
         return Outcome(language, [screens.quote_question()], clear_origin_keyboard=True)
-    return _finish(participant, language)
+    return _finish(snapshot, participant, language)
 
 
-def _finish(participant: ParticipantInfo, language: str, *first: Change) -> Outcome:
+def _finish(
+    snapshot: Snapshot, participant: ParticipantInfo, language: str, *first: Change
+) -> Outcome:
     changes: list[Change] = [*first, Move(Position(Step.DONE))]
     if participant.finished:
         views = [text_view("done.changes_saved")]
     else:
         changes.insert(len(first), Finish())
-        views = [screens.thanks()]
+        views = [screens.thanks(followup_date=snapshot.followup_date)]
     return Outcome(language, views, changes, clear_origin_keyboard=True)
 
 
@@ -507,11 +607,11 @@ def _quote_consent(snapshot: Snapshot, pressed: Callback, language: str) -> Outc
     participant = snapshot.participant
     answer = pressed.arg(0)
     if participant is None or answer not in ("y", "n"):
-        return _stale(language)
+        return _stale(snapshot, language)
     change = SetQuoteConsent(answer == "y")
     notice = Msg("quote.saved_yes" if change.allowed else "quote.saved_no")
     if participant.position.step is Step.REVIEW and participant.workshop.is_active:
-        outcome = _finish(participant, language, change)
+        outcome = _finish(snapshot, participant, language, change)
         outcome.views.insert(0, View((notice,)))
         return outcome
     return Outcome(language, [View((notice,))], [change], clear_origin_keyboard=True)
@@ -519,20 +619,20 @@ def _quote_consent(snapshot: Snapshot, pressed: Callback, language: str) -> Outc
 
 def _sharing(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     if snapshot.participant is None:
-        return _stale(language)
+        return _stale(snapshot, language)
     return Outcome(language, [screens.sharing(snapshot.participant)], clear_origin_keyboard=True)
 
 
 def _quote_toggle(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     participant = snapshot.participant
     if participant is None:
-        return _stale(language)
+        return _stale(snapshot, language)
     rec, short, round_text, flip = (pressed.arg(i) or "" for i in range(4))
     question = Question.from_short(short) if short else None
     round = 2 if round_text == "2" else 1
     answer = participant.answers_in(round).get((rec, question)) if question else None
     if question is None or answer is None or not answer.is_typed or flip not in ("y", "n"):
-        return _stale(language)
+        return _stale(snapshot, language)
     allowed = flip == "y"
     stored = dict(participant.answers_in(round))
     stored[(rec, question)] = replace(answer, may_quote=allowed)
@@ -558,7 +658,7 @@ def _withdraw(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
 
 def _reminders_off(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     if snapshot.person_language is None:
-        return _stale(language)
+        return _stale(snapshot, language)
     view = screens.reminders(False, Msg("reminders.saved"))
     return Outcome(language, [view], [SetReminders(False)], clear_origin_keyboard=True)
 
@@ -566,13 +666,13 @@ def _reminders_off(snapshot: Snapshot, pressed: Callback, language: str) -> Outc
 def _start_followup(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     participant = snapshot.participant
     if participant is None:
-        return _stale(language)
+        return _stale(snapshot, language)
     if not participant.workshop.is_active:
         return Outcome(language, [text_view("workshop.ended")])
     if participant.position.step is Step.FOLLOWUP:
         return _resume_view(participant, language, welcome_back=False)
     if not snapshot.followup_offered:
-        return _stale(language)  # a forged button: no follow-up was sent to them yet
+        return _stale(snapshot, language)  # a forged button: no follow-up was sent to them yet
     scope = participant.followup_scope()
     if not scope:
         return Outcome(language, [text_view("followup.nothing")], clear_origin_keyboard=True)
@@ -606,7 +706,7 @@ def _forget_answer(snapshot: Snapshot, pressed: Callback, language: str) -> Outc
 def _contact_me(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     participant = snapshot.participant
     if participant is None:
-        return _stale(language)
+        return _stale(snapshot, language)
     return Outcome(
         language,
         [screening.contact_requested(participant.workshop)],
@@ -651,14 +751,65 @@ _BUTTONS: dict[Verb, ButtonHandler] = {
     Verb.WITHDRAW: _withdraw,
     Verb.REMINDERS_OFF: _reminders_off,
     Verb.END_RELAY: _end_relay,
+    Verb.EASY_READ: _easy_read,
 }
 
 # ---- typed and recorded input --------------------------------------------------------------
 
 
-def _on_text(participant: ParticipantInfo, raw: str, language: str) -> Outcome:
+def _before_joining(snapshot: Snapshot, raw: str, language: str) -> Outcome:
+    """Typed words before they agreed: a "yes" to the consent screen they saw, help, or the
+    way in."""
+    target, offer = snapshot.target, snapshot.consent_offer
+    if asks_for_help(raw):
+        return Outcome(language, [screens.help_view(workshop=target)])
+    if offer is None or target is None or target.code != offer.code:
+        return Outcome(language, [screens.not_joined()])
+    if is_yes(raw):
+        return _join(snapshot, offer.language, offer.easy)
+    if is_no(raw):
+        return Outcome(offer.language, [text_view("consent.declined")], easy=offer.easy)
+    view = screens.consent_reminder(target, offer.language, easy=offer.easy)
+    return Outcome(offer.language, [view], easy=offer.easy, consent_offer=offer)
+
+
+def _on_edit(
+    snapshot: Snapshot, participant: ParticipantInfo, event: EditedText, language: str
+) -> Outcome:
+    """An edited message replaces the answer it gave, under the rules of /review."""
+    edited = snapshot.edited_answer
+    text = event.text.strip()
+    if edited is None or not text or is_skip(text):
+        return Outcome(language, [text_view("answer.edit_not_answer")])
+    if not participant.workshop.is_active:
+        return Outcome(language, [text_view("answer.edit_closed")])
+    if len(text) > MAX_ANSWER_CHARS:
+        view = text_view("answer.too_long", length=len(text), limit=MAX_ANSWER_CHARS)
+        return Outcome(language, [view])
+    save = SaveAnswer(
+        edited.rec,
+        edited.question,
+        text,
+        round=edited.round,
+        may_quote=participant.quote_consent is True,
+        message_id=event.message_id,
+    )
+    outcome = Outcome(language, [text_view("answer.updated")], [save])
+    where = Position(
+        Step.FOLLOWUP if edited.round == 2 else Step.QUESTION, edited.rec, edited.question
+    )
+    languages = _typed_in(snapshot, participant.workshop)
+    return screening.screen(participant, where, text, outcome, languages)
+
+
+def _on_text(
+    participant: ParticipantInfo, raw: str, language: str, message_id: int | None = None
+) -> Outcome:
     position = participant.position
     text = raw.strip()
+    if asks_for_help(text):
+        help_screen = screens.help_view(workshop=participant.workshop)
+        return Outcome(language, [help_screen, screens.current_step(participant)])
     if position.step is Step.ROLE:
         role = parse_role(text)
         if role is None:
@@ -685,7 +836,7 @@ def _on_text(participant: ParticipantInfo, raw: str, language: str) -> Outcome:
         if position.question is Question.PRIORITY:
             value = parse_priority(text)
             if value is None:
-                return _again(participant, language, "priority.use_buttons")
+                return _keep_as_note(participant, position, text, language)
             save = SaveAnswer(position.rec, position.question, value, round=position.round)
             return _save_and_advance(participant, position, save, language)
         if not text:
@@ -701,6 +852,7 @@ def _on_text(participant: ParticipantInfo, raw: str, language: str) -> Outcome:
             text,
             round=position.round,
             may_quote=participant.quote_consent is True,
+            message_id=message_id,
         )
         return _save_and_advance(participant, position, save, language, Msg("answer.saved"))
     if position.step is Step.REVIEW:
@@ -721,7 +873,63 @@ def _on_voice(participant: ParticipantInfo, voice: VoiceInput, language: str) ->
             round=position.round,
         )
         return _save_and_advance(participant, position, save, language, Msg("answer.voice_saved"))
+    if position.asks and position.question is Question.PRIORITY:
+        assert position.rec is not None
+        existing = participant.answers_in(position.round).get((position.rec, Question.NOTE))
+        if existing is None or existing.voice_duration is None:
+            note = SaveAnswer(
+                position.rec,
+                Question.NOTE,
+                existing.value if existing else None,
+                voice_file_id=voice.file_id,
+                voice_duration=voice.duration,
+                round=position.round,
+            )
+            return _noted(participant, note, language, "answer.voice_note_kept")
     return _again(participant, language, "voice.not_here")
+
+
+def _keep_as_note(
+    participant: ParticipantInfo, position: Position, text: str, language: str
+) -> Outcome:
+    """Words typed where a number was expected are theirs: kept as a note on the topic (added
+    to any earlier note), and the question asked again."""
+    assert position.rec is not None
+    if not text:
+        return _again(participant, language, "priority.use_buttons")
+    existing = participant.answers_in(position.round).get((position.rec, Question.NOTE))
+    earlier = existing.value if existing and existing.value else ""
+    value = f"{earlier}\n{text}" if earlier else text
+    if len(value) > MAX_ANSWER_CHARS:
+        return Outcome(
+            language,
+            [
+                text_view(
+                    "answer.too_long", length=len(text), limit=MAX_ANSWER_CHARS - len(earlier)
+                )
+            ],
+        )
+    note = SaveAnswer(
+        position.rec,
+        Question.NOTE,
+        value,
+        round=position.round,
+        may_quote=participant.quote_consent is True,
+        keep_voice=True,
+    )
+    return _noted(participant, note, language, "answer.note_kept")
+
+
+def _noted(participant: ParticipantInfo, note: SaveAnswer, language: str, key: str) -> Outcome:
+    stored = dict(participant.answers_in(note.round))
+    stored[(note.rec, Question.NOTE)] = AnswerInfo(note.value, False, note.voice_duration)
+    updated = (
+        replace(participant, followup=stored)
+        if note.round == 2
+        else replace(participant, answers=stored)
+    )
+    view = screens.current_step(updated, Lines((Msg(key), Msg("answer.now_tap_number"))))
+    return Outcome(language, [view], [note])
 
 
 def _on_other(participant: ParticipantInfo, other: OtherInput, language: str) -> Outcome:

@@ -16,6 +16,8 @@ class Question(StrEnum):
     CONCERNS = "concerns"
     # Follow-up round only: anything to add after seeing what the group said.
     ADDITION = "addition"
+    # Words typed or spoken where a button was expected: kept, never asked for.
+    NOTE = "note"
 
     @property
     def short(self) -> str:
@@ -29,12 +31,18 @@ class Question(StrEnum):
 QUESTIONS: tuple[Question, ...] = (Question.PRIORITY, Question.NEEDS, Question.CONCERNS)
 FOLLOWUP_QUESTIONS: tuple[Question, ...] = (Question.PRIORITY, Question.ADDITION)
 # Questions answered in words (typed or spoken): the only answers that could be quoted.
-FREE_TEXT_QUESTIONS: tuple[Question, ...] = (Question.NEEDS, Question.CONCERNS, Question.ADDITION)
+FREE_TEXT_QUESTIONS: tuple[Question, ...] = (
+    Question.NEEDS,
+    Question.CONCERNS,
+    Question.ADDITION,
+    Question.NOTE,
+)
 _SHORT = {
     Question.PRIORITY: "pr",
     Question.NEEDS: "nd",
     Question.CONCERNS: "cn",
     Question.ADDITION: "ad",
+    Question.NOTE: "nt",
 }
 _FROM_SHORT = {short: question for question, short in _SHORT.items()}
 

@@ -61,7 +61,7 @@ def candidate_view(row: QuoteRow) -> View:
     heading = Msg(
         "quotes.item",
         {
-            "topic": CatalogueText(row.recommendation_id, "short_title"),
+            "topic": CatalogueText(row.recommendation_id, "plain_title"),
             "question": Msg(f"mydata.question.{row.question}"),
             "role": role,
         },

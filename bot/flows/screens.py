@@ -14,7 +14,17 @@ from bot.flows.state import AnswerInfo, ParticipantInfo, WorkshopInfo
 from bot.flows.views import Button, CatalogueText, Lines, Literal, Msg, Part, View, text_view
 
 PREVIEW_CHARS = 150
-HELP_COMMANDS = ("start", "help", "review", "language", "role", "reminders", "mydata", "forget")
+HELP_COMMANDS = (
+    "start",
+    "help",
+    "review",
+    "language",
+    "easyread",
+    "role",
+    "reminders",
+    "mydata",
+    "forget",
+)
 
 
 def language_buttons(
@@ -33,18 +43,35 @@ def language_buttons(
     )
 
 
-def consent(workshop: WorkshopInfo, language: str, *, details: bool = False) -> View:
-    """Short and plain first; everything else one tap away, with the same buttons."""
-    others = tuple(lang for lang in workshop.languages if lang != language)
-    keyboard: list[tuple[Button, ...]] = [
-        (Button(Msg("consent.agree"), callback(Verb.CONSENT, workshop.code, language)),),
-        (Button(Msg("consent.decline"), callback(Verb.DECLINE, workshop.code, language)),),
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def _answer_buttons(workshop: WorkshopInfo, language: str, easy: bool) -> list[tuple[Button, ...]]:
+    code, flag = workshop.code, _flag(easy)
+    return [
+        (Button(Msg("consent.agree"), callback(Verb.CONSENT, code, language, flag)),),
+        (Button(Msg("consent.decline"), callback(Verb.DECLINE, code, language, flag)),),
     ]
+
+
+def consent(
+    workshop: WorkshopInfo, language: str, *, details: bool = False, easy: bool = False
+) -> View:
+    """Short and plain first; everything else one tap away, with the same buttons. Easy read
+    is offered here, before anything else, and the choice travels in the buttons: nothing
+    about the person is stored before they agree."""
+    code = workshop.code
+    others = tuple(lang for lang in workshop.languages if lang != language)
+    keyboard = _answer_buttons(workshop, language, easy)
     if not details:
-        more = callback(Verb.CONSENT_MORE, workshop.code, language)
+        more = callback(Verb.CONSENT_MORE, code, language, _flag(easy))
         keyboard.append((Button(Msg("consent.more"), more),))
+    switch_mode = callback(Verb.EASY_READ, _flag(not easy), code, language, _flag(details))
+    label = "easyread.standard_button" if easy else "easyread.button"
+    keyboard.append((Button(Msg(label), switch_mode),))
     if others:
-        switch = callback(Verb.CONSENT_LANGUAGE, workshop.code, "{lang}", *(("more",) * details))
+        switch = callback(Verb.CONSENT_LANGUAGE, code, "{lang}", _flag(details), _flag(easy))
         keyboard.append(language_buttons(others, switch))
     organisation = Literal(workshop.organisation)
     blocks: list[Part] = [
@@ -70,6 +97,12 @@ def consent(workshop: WorkshopInfo, language: str, *, details: bool = False) -> 
     return View(tuple(blocks), tuple(keyboard))
 
 
+def consent_reminder(workshop: WorkshopInfo, language: str, *, easy: bool) -> View:
+    """Typed words on the consent screen that are neither yes nor no: the two buttons again."""
+    blocks: tuple[Part, ...] = (Msg("consent.use_buttons"), Msg("consent.question"))
+    return View(blocks, tuple(_answer_buttons(workshop, language, easy)))
+
+
 def role_question(current: str | None = None) -> View:
     rows = tuple((Button(Msg(f"role.{role}"), callback(Verb.ROLE, role)),) for role in ROLES)
     blocks: tuple[Part, ...] = (Msg("role.question"),)
@@ -86,15 +119,20 @@ def _heading(participant: ParticipantInfo, rec: str) -> Msg:
     scope = participant.workshop.scope
     return Msg(
         "question.heading",
-        {"n": scope.index(rec) + 1, "total": len(scope), "title": CatalogueText(rec, "title")},
+        {
+            "n": scope.index(rec) + 1,
+            "total": len(scope),
+            "title": CatalogueText(rec, "plain_title"),
+        },
     )
 
 
 def _priority_rows(pos: str) -> list[tuple[Button, ...]]:
-    """1 to 5 on one row, "not sure" below: the same buttons in both rounds."""
+    """One button a line, each with its words ("5 Very important"), so a screen reader says
+    more than a number; "not sure" last. The same buttons in both rounds."""
     return [
-        tuple(
-            Button(Literal(value), callback(Verb.PRIORITY, pos, value))
+        *(
+            (Button(Msg(f"priority.label.{value}"), callback(Verb.PRIORITY, pos, value)),)
             for value in ("1", "2", "3", "4", "5")
         ),
         (Button(Msg("priority.unsure"), callback(Verb.PRIORITY, pos, "u")),),
@@ -118,7 +156,7 @@ def question(
     position: Position,
     *,
     expanded: bool = False,
-    notice: Msg | None = None,
+    notice: Part | None = None,
 ) -> View:
     assert position.rec is not None and position.question is not None
     rec, kind = position.rec, position.question
@@ -130,17 +168,24 @@ def question(
     blocks.append(_heading(participant, rec))
     keyboard: list[tuple[Button, ...]] = []
     if kind is Question.PRIORITY:
+        # One question per message: the topic, what it means, and only "how important?".
         blocks.append(CatalogueText(rec, "summary"))
         if expanded:
-            blocks.append(CatalogueText(rec, "detail"))
-        blocks.append(CatalogueText(rec, "angle", participant.role))
+            blocks.append(CatalogueText(rec, "more", participant.role))
+            blocks.append(Msg("more.official", {"title": CatalogueText(rec, "title")}))
+        note = participant.answers.get((rec, Question.NOTE))
+        if note is not None:
+            blocks.append(Msg("review.notes", {"answer": answer_text(Question.NOTE, note)}))
         blocks.append(Msg("question.priority"))
         keyboard += _priority_rows(pos)
         if not expanded:
             keyboard.append((Button(Msg("button.more"), callback(Verb.MORE, pos)),))
     else:
-        role = participant.role or "other"
-        blocks.append(Msg(f"question.{kind.value}.{role}"))
+        if kind is Question.NEEDS:
+            blocks.append(CatalogueText(rec, "question", participant.role))
+        else:
+            role = participant.role or "other"
+            blocks.append(Msg(f"question.{kind.value}.{role}"))
         blocks.append(Msg("question.how_to_answer"))
     if existing is not None and not existing.skipped:
         blocks.append(Msg("question.current_answer", {"answer": answer_text(kind, existing)}))
@@ -157,7 +202,11 @@ def followup_question(participant: ParticipantInfo, position: Position) -> View:
     blocks: list[Part] = [
         Msg(
             "followup.heading",
-            {"n": scope.index(rec) + 1, "total": len(scope), "title": CatalogueText(rec, "title")},
+            {
+                "n": scope.index(rec) + 1,
+                "total": len(scope),
+                "title": CatalogueText(rec, "plain_title"),
+            },
         )
     ]
     keyboard: list[tuple[Button, ...]] = []
@@ -166,6 +215,9 @@ def followup_question(participant: ParticipantInfo, position: Position) -> View:
     if kind is Question.PRIORITY:
         keep = first is not None and not first.skipped
         blocks.append(Msg("followup.priority", {"answer": answer_text(Question.PRIORITY, first)}))
+        note = participant.followup.get((rec, Question.NOTE))
+        if note is not None:
+            blocks.append(Msg("review.notes", {"answer": answer_text(Question.NOTE, note)}))
         keyboard += _priority_rows(pos)
     else:
         blocks += [Msg("followup.addition"), Msg("question.how_to_answer")]
@@ -210,7 +262,7 @@ def review(participant: ParticipantInfo) -> View:
         lines: list[Part] = [
             Msg(
                 "review.item_title",
-                {"n": number, "title": CatalogueText(rec, "short_title")},
+                {"n": number, "title": CatalogueText(rec, "plain_title")},
             )
         ]
         for kind in QUESTIONS:
@@ -220,11 +272,14 @@ def review(participant: ParticipantInfo) -> View:
                     {"answer": answer_text(kind, participant.answers.get((rec, kind)))},
                 )
             )
+        note = participant.answers.get((rec, Question.NOTE))
+        if note is not None:
+            lines.append(Msg("review.notes", {"answer": answer_text(Question.NOTE, note)}))
         blocks.append(Lines(tuple(lines)))
         keyboard.append(
             (
                 Button(
-                    Msg("review.edit", {"n": number, "title": CatalogueText(rec, "short_title")}),
+                    Msg("review.edit", {"n": number, "title": CatalogueText(rec, "plain_title")}),
                     callback(Verb.EDIT, rec),
                 ),
             )
@@ -241,7 +296,9 @@ def review(participant: ParticipantInfo) -> View:
     return View(tuple(blocks), tuple(keyboard))
 
 
-def current_step(participant: ParticipantInfo, notice: Msg | None = None) -> View:
+def current_step(
+    participant: ParticipantInfo, notice: Part | None = None, *, followup_date: str | None = None
+) -> View:
     """The screen for wherever the participant is now."""
     position = participant.position
     if position.step is Step.QUESTION:
@@ -256,7 +313,7 @@ def current_step(participant: ParticipantInfo, notice: Msg | None = None) -> Vie
     elif position.step is Step.REVIEW:
         view = review(participant)
     else:
-        view = thanks(again=True)
+        view = thanks(again=True, followup_date=followup_date)
     if notice is not None:
         view = View((notice, *view.blocks), view.keyboard)
     return view
@@ -267,8 +324,15 @@ def withdraw_button() -> tuple[Button, ...]:
     return (Button(Msg("withdraw.button"), callback(Verb.WITHDRAW)),)
 
 
-def thanks(*, again: bool = False) -> View:
-    return View((Msg("done.again" if again else "done.thanks"),), (withdraw_button(),))
+def thanks(*, again: bool = False, followup_date: str | None = None) -> View:
+    """Thanks, and what happens next: the follow-up round's date when one is planned."""
+    blocks: list[Part] = [Msg("done.again" if again else "done.thanks")]
+    if not again:
+        if followup_date:
+            blocks.append(Msg("done.next_followup", {"date": Literal(followup_date)}))
+        else:
+            blocks.append(Msg("done.next_team"))
+    return View(tuple(blocks), (withdraw_button(),))
 
 
 def paused() -> View:
@@ -307,7 +371,7 @@ def sharing(participant: ParticipantInfo, notice: Msg | None = None) -> View:
     blocks.append(Msg("sharing.intro"))
     rows: list[tuple[Button, ...]] = []
     for rec, kind, round, answer in typed_answers(participant):
-        title = CatalogueText(rec, "short_title")
+        title = CatalogueText(rec, "plain_title")
         label = Msg(
             "sharing.shared" if answer.may_quote else "sharing.private",
             {"title": title, "question": Msg(f"mydata.question.{kind.value}")},

@@ -30,6 +30,16 @@ class ButtonPress:
 @dataclass(frozen=True)
 class TextInput:
     text: str
+    # The Telegram message it came from: an answer remembers it, so editing it edits the answer.
+    message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class EditedText:
+    """The person edited a message they had sent (to fix a typo, usually)."""
+
+    text: str
+    message_id: int
 
 
 @dataclass(frozen=True)
@@ -45,7 +55,7 @@ class OtherInput:
     kind: str
 
 
-Event = Command | ButtonPress | TextInput | VoiceInput | OtherInput
+Event = Command | ButtonPress | TextInput | EditedText | VoiceInput | OtherInput
 
 # ---- stored state, as the flow sees it ----------------------------------------------------
 
@@ -123,16 +133,38 @@ class Snapshot:
     person_language: str | None
     participant: ParticipantInfo | None
     # The workshop an event names (/start CODE, a consent button) or the default one, with
-    # the person's existing participation in it, if any; `target_code` is the code asked for.
+    # the person's existing participation in it, if any.
     target: WorkshopInfo | None = None
     target_participant: ParticipantInfo | None = None
-    target_code: str | None = None
     available_languages: tuple[str, ...] = ("en", "fr")
     is_facilitator: bool = False
     # How many workshops they are in (loaded only when they ask to withdraw).
     workshops_joined: int = 1
     # The follow-up round was sent to them (loaded only for its button).
     followup_offered: bool = False
+    # They read easy-read texts.
+    easy_read: bool = False
+    # The consent screen they saw last, when they type "yes" instead of tapping (kept in memory
+    # only: nothing about a person is stored before they agree).
+    consent_offer: ConsentOffer | None = None
+    # For an edited message: the answer it gave, if it gave one.
+    edited_answer: EditedAnswer | None = None
+    # When the follow-up round comes (for "what happens next" on the thank-you screen).
+    followup_date: str | None = None
+
+
+@dataclass(frozen=True)
+class ConsentOffer:
+    code: str
+    language: str
+    easy: bool
+
+
+@dataclass(frozen=True)
+class EditedAnswer:
+    rec: str
+    question: Question
+    round: int
 
 
 # ---- what to change -----------------------------------------------------------------------
@@ -177,6 +209,9 @@ class SaveAnswer:
     round: int = 1
     sensitive: bool = False
     may_quote: bool = False
+    message_id: int | None = None
+    # A note typed after a voice note on the same topic: keep the recording with the words.
+    keep_voice: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,6 +259,11 @@ class EndRelay:
 
 
 @dataclass(frozen=True)
+class SetEasyRead:
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class SetReminders:
     enabled: bool
 
@@ -250,6 +290,7 @@ Change = (
     | Finish
     | Forget
     | SetReminders
+    | SetEasyRead
     | RaiseAlert
     | RequestContact
     | ForwardToTeam
@@ -276,3 +317,7 @@ class Outcome:
     # Show the first view by editing the pressed message instead of sending a new one.
     replace_origin: bool = False
     actions: list[Action] = field(default_factory=list)
+    # Easy-read texts; None: as the person chose (`handle` fills it in).
+    easy: bool | None = None
+    # A consent screen was shown for this workshop: remembered (in memory) for a typed "yes".
+    consent_offer: ConsentOffer | None = None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from bot.flows.catalogue import ROLES
 from bot.flows.parsing import NOT_SURE, PRIORITY_VALUES
 from bot.flows.positions import Question
 from bot.flows.views import CatalogueText, Lines, Literal, Msg, Part, View
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     # Type only: the flows stay free of the database layer at run time.
     from storage.repositories.responses import ResponseRow
 
-ROLE_ORDER: tuple[str, ...] = ("worker", "service_user", "technologist", "other")
+# The catalogue's roles, in the order people see them (roles are data: topics/structure.yaml).
+ROLE_ORDER: tuple[str, ...] = ROLES
 FALLBACK_ROLE = "other"
 NUMERIC_PRIORITIES: tuple[str, ...] = tuple(v for v in PRIORITY_VALUES if v != NOT_SURE)
 PRIORITY_KEYS: tuple[str, ...] = PRIORITY_VALUES
@@ -241,7 +243,7 @@ def _join(parts: Sequence[Part]) -> Part:
 
 
 def _recommendation_block(stats: WorkshopStats, rec: str) -> Lines:
-    lines: list[Part] = [Msg("stats.rec_title", {"title": CatalogueText(rec, "short_title")})]
+    lines: list[Part] = [Msg("stats.rec_title", {"title": CatalogueText(rec, "plain_title")})]
     for role in stats.roles:
         cell = stats.cell(rec, role)
         lines.append(_role_summary(role, cell))

@@ -20,7 +20,8 @@ class Msg:
 
 @dataclass(frozen=True)
 class CatalogueText:
-    """A field of a recommendation (title, summary, detail, angle) in the reader's language."""
+    """A text of a topic in the reader's language: a topic field (`title`, `plain_title`,
+    `summary`) or a per-role one (`question`, `more`), for `role`."""
 
     rec_id: str
     field: str

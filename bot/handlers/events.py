@@ -9,7 +9,15 @@ from telegram import Message, Update
 from bot.flows import facilitator, quotes, scheduling, workshop_safety
 from bot.flows.callbacks import decode
 from bot.flows.screens import HELP_COMMANDS
-from bot.flows.state import ButtonPress, Command, Event, OtherInput, TextInput, VoiceInput
+from bot.flows.state import (
+    ButtonPress,
+    Command,
+    EditedText,
+    Event,
+    OtherInput,
+    TextInput,
+    VoiceInput,
+)
 
 _KNOWN_COMMANDS = frozenset(
     (
@@ -57,7 +65,7 @@ def _message_event(message: Message) -> Event:
             head, *args = text.split()
             name = head[1:].split("@", 1)[0].lower()
             return Command(name, tuple(args))
-        return TextInput(text)
+        return TextInput(text, message.message_id)
     if message.voice is not None:
         return VoiceInput(message.voice.file_id, _seconds(message.voice.duration))
     if message.audio is not None:
@@ -73,6 +81,9 @@ def to_event(update: Update) -> Event | None:
         return ButtonPress(update.callback_query.data or "")
     if update.message is not None:
         return _message_event(update.message)
+    if update.edited_message is not None:
+        edited = update.edited_message
+        return EditedText(edited.text or "", edited.message_id)
     return None
 
 

@@ -23,8 +23,9 @@ from bot.flows.state import Action, Event, Join, Outcome
 from bot.flows.views import View, text_view
 from bot.handlers.events import event_kind, to_event
 from bot.handlers.once import is_facilitator, run_once
-from bot.handlers.sending import deliver
+from bot.handlers.sending import deliver, remove_keyboard
 from bot.services import Services, services_from
+from locales import reading
 from storage.repositories import answers, people
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,10 @@ async def on_participant_update(update: Update, context: ContextTypes.DEFAULT_TY
         return
     outcome = result.outcome
     applied = result.applied
+    if outcome.consent_offer is not None:
+        services.consent_offers.remember(user_id, outcome.consent_offer)
+    elif any(isinstance(change, Join) for change in outcome.changes):
+        services.consent_offers.forget(user_id)
     log.info(
         "handled update=%s workshop=%s participant=%s input=%s changes=%s",
         update.update_id,
@@ -83,21 +88,36 @@ async def on_participant_update(update: Update, context: ContextTypes.DEFAULT_TY
         services.relay_leads.discard(lead_id)
         ended = text_view("relay.lead_ended", pseudonym=applied.pseudonym or "-")
         await alerts.send_quietly(context.bot, services, lead_id, ended)
-    await deliver(
+    with_buttons = await deliver(
         context.bot,
         update,
         services.renderer,
-        language=outcome.language,
+        language=reading(outcome.language, bool(outcome.easy)),
         views=views,
         toast=outcome.toast,
         replace_origin=outcome.replace_origin,
         clear_origin_keyboard=outcome.clear_origin_keyboard,
     )
+    await _one_message_with_buttons(context.bot, services, update, user_id, with_buttons)
     # The person has their answer; now the leads (stored first, so a failure here is retried).
     if applied.alerts or applied.contact_requests:
         await alerts.notify(context.bot, services, [*applied.alerts, *applied.contact_requests])
     for fetch in result.applied.voice_to_fetch:
         await _fetch_voice(context.bot, services, fetch)
+
+
+async def _one_message_with_buttons(
+    bot: Bot, services: Services, update: Update, user_id: int, newest: int | None
+) -> None:
+    """After a typed answer, the buttons of the message before go: only the newest message
+    has buttons, so nobody taps a question they have already answered."""
+    previous = services.keyboards.get(user_id)
+    if newest is not None:
+        services.keyboards.remember(user_id, newest)
+    chat = update.effective_chat
+    typed = update.callback_query is None
+    if typed and previous is not None and newest is not None and previous != newest and chat:
+        await remove_keyboard(bot, chat.id, previous)
 
 
 async def _decide_and_store(
@@ -115,14 +135,16 @@ async def _decide_and_store(
         languages=services.renderer.translator.languages,
         is_facilitator=is_facilitator(services, user_id),
         defaults=services.workshop_defaults,
+        consent_offer=services.consent_offers.get(user_id),
     )
     outcome = flow.handle(loaded.snapshot, event)
     consent_version = None
     target = loaded.snapshot.target
     if target is not None and any(isinstance(change, Join) for change in outcome.changes):
         # The whole text they agreed to, both screens, in the language they agreed in.
-        agreed = screens.consent(target, outcome.language, details=True)
-        consent_version = services.renderer.fingerprint(agreed, outcome.language)
+        easy = bool(outcome.easy)
+        agreed = screens.consent(target, outcome.language, details=True, easy=easy)
+        consent_version = services.renderer.fingerprint(agreed, reading(outcome.language, easy))
     applied = await participation.apply(
         session,
         loaded,

@@ -44,7 +44,7 @@ async def send_stats(
     stats = await workshop_stats(services, workshop)
     renderer = services.renderer
     titles = {
-        rec: services.catalogue.get(rec).text("short_title", language) for rec in workshop.scope
+        rec: services.catalogue.get(rec).text("plain_title", language) for rec in workshop.scope
     }
     roles = {role: renderer.plain(Msg(f"role.group.{role}"), language) for role in stats.roles}
     heading = renderer.plain(

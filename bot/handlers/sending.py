@@ -14,7 +14,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from bot.flows.views import Part, View
 from bot.rendering import MAX_CAPTION_CHARS, RenderedMessage, Renderer, truncate
@@ -98,8 +98,9 @@ async def deliver(
     toast: Part | None = None,
     replace_origin: bool = False,
     clear_origin_keyboard: bool = False,
-) -> None:
-    """Answer the button press (if any), then show the views in order."""
+) -> int | None:
+    """Answer the button press (if any), then show the views in order. Returns the id of the
+    last message sent with buttons, if any."""
     query = update.callback_query
     remaining = list(views)
     if query is not None:
@@ -111,6 +112,18 @@ async def deliver(
             await clear_keyboard(query)
     chat = update.effective_chat
     if chat is None:
-        return
+        return None
+    with_buttons: int | None = None
     for view in remaining:
-        await send_view(bot, chat.id, view, language, renderer)
+        sent = await send_view(bot, chat.id, view, language, renderer)
+        if view.keyboard and sent:
+            with_buttons = sent[-1] if view.document is None else sent[-2]
+    return with_buttons
+
+
+async def remove_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:
+    """Take the buttons off an earlier message (it may be gone or already bare: fine)."""
+    try:
+        await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+    except TelegramError as error:
+        log.debug("no keyboard to remove: %s", error)

@@ -20,6 +20,7 @@ from bot.flows.timeline import JobKind, zone
 from bot.flows.views import Msg, View
 from bot.participation import participant_info
 from bot.rendering import RenderedMessage, Renderer
+from locales import reading
 from storage.models import Person, ScheduledJob, Workshop
 from storage.repositories import people, responses, safeguarding, schedules
 from storage.repositories.quotes import approved as approved_quotes
@@ -85,7 +86,7 @@ class Composer:
         view = await self._view(session, job, kind, workshop, person)
         if view is None:
             return None
-        return self.renderer.view(view, language)
+        return self.renderer.view(view, reading(language, person.easy_read))
 
     async def _view(
         self,

@@ -81,6 +81,8 @@ async def save(
     known: dict[AnswerKey, int | Answer] | None = None,
     sensitive: bool = False,
     may_quote: bool = False,
+    message_id: int | None = None,
+    keep_voice: bool = False,
 ) -> Saved:
     """Insert or update the single row for this question; a change records `edited_at`.
 
@@ -117,6 +119,8 @@ async def save(
         if known is not None:
             known[key] = answer
     else:
+        if keep_voice and voice_file_id is None:
+            voice_file_id, voice_duration = answer.voice_file_id, answer.voice_duration
         changed = (answer.value, answer.skipped, answer.voice_file_id) != (
             value,
             skipped,
@@ -135,7 +139,23 @@ async def save(
     # What the words say decides: a new answer without signs of distress is no longer held back.
     answer.sensitive = sensitive
     answer.may_quote = may_quote
+    if message_id is not None:
+        answer.message_id = message_id
     return Saved(answer, replaced)  # written by the caller's flush or commit
+
+
+async def by_message(
+    session: AsyncSession, participant_id: int, message_id: int
+) -> tuple[str, str, int] | None:
+    """The answer a Telegram message gave (recommendation, question, round), if any."""
+    row = (
+        await session.execute(
+            select(Answer.recommendation_id, Answer.question, Answer.round).where(
+                Answer.participant_id == participant_id, Answer.message_id == message_id
+            )
+        )
+    ).first()
+    return (row[0], row[1], row[2]) if row is not None else None
 
 
 async def set_may_quote(

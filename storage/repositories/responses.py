@@ -39,6 +39,7 @@ class ResponseRow:
     edited_at: datetime | None
     sensitive: bool = False
     may_quote: bool = False
+    easy_read: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class ParticipantRow:
     last_active_at: datetime
     finished_at: datetime | None
     answers: int
+    easy_read: bool = False
 
 
 # Who answered, as every export shows them: the first five columns of both row kinds below.
@@ -83,6 +85,7 @@ async def stream_answers(
             Answer.edited_at,
             Answer.sensitive,
             Answer.may_quote,
+            Person.easy_read,
         )
         .join(Participant, Participant.id == Answer.participant_id)
         .join(Person, Person.telegram_user_id == Participant.telegram_user_id)
@@ -111,6 +114,7 @@ async def stream_answers(
             edited_at=row[14],
             sensitive=row[15],
             may_quote=row[16],
+            easy_read=row[17],
         )
 
 
@@ -139,6 +143,7 @@ async def participants(session: AsyncSession, workshop_id: int) -> list[Particip
             Participant.last_active_at,
             Participant.finished_at,
             answer_count,
+            Person.easy_read,
         )
         .join(Person, Person.telegram_user_id == Participant.telegram_user_id)
         .join(Workshop, Workshop.id == Participant.workshop_id)
@@ -157,6 +162,7 @@ async def participants(session: AsyncSession, workshop_id: int) -> list[Particip
             last_active_at=row[6],
             finished_at=row[7],
             answers=int(row[8]),
+            easy_read=row[9],
         )
         for row in rows
     ]

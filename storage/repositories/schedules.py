@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Answer, Participant, Person, ScheduledJob, Workshop
@@ -69,6 +69,17 @@ async def pending_for(session: AsyncSession, workshop_id: int) -> Sequence[Sched
         .order_by(ScheduledJob.due_at, ScheduledJob.id)
     )
     return result.all()
+
+
+async def next_due(session: AsyncSession, workshop_id: int, kind: str) -> datetime | None:
+    """When the next pending job of this kind runs for the workshop."""
+    return await session.scalar(
+        select(func.min(ScheduledJob.due_at)).where(
+            ScheduledJob.workshop_id == workshop_id,
+            ScheduledJob.kind == kind,
+            ScheduledJob.state == "pending",
+        )
+    )
 
 
 async def runnable(session: AsyncSession, now: datetime) -> Sequence[ScheduledJob]:

@@ -17,6 +17,7 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.config import Settings
 from bot.services import services_from
+from bot.webhook import ALLOWED_UPDATES
 from storage.engine import SessionFactory, create_engine, create_session_factory
 from storage.models import Answer, Participant, Person
 from tests.fake_telegram import BotMessage, FakeBotApi, FakeUser
@@ -72,7 +73,7 @@ class BotHarness:
         await application.start()
         assert application.updater is not None
         await application.updater.start_polling(
-            poll_interval=0.0, timeout=1, allowed_updates=["message", "callback_query"]
+            poll_interval=0.0, timeout=1, allowed_updates=list(ALLOWED_UPDATES)
         )
         self.application = application
 

@@ -68,7 +68,7 @@ async def test_answers_sent_while_the_database_is_down_are_asked_again_and_saved
 
     # The same bot, never restarted, takes the answer once the database is back.
     user.press("4")
-    await reply_to(user, "What would need to be true")
+    await reply_to(user, "Type your answer")
     user.send_text("Time to talk it through")
     await reply_to(user, "What worries you")
     assert bot.application is application

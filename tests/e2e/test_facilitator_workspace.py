@@ -50,7 +50,11 @@ async def create_workshop(bot: BotHarness, fay: FakeUser) -> str:
     assert code is not None and len(code.group(1)) >= 8
     fay.press("Pick…")
     await reply_to(fay, "Tap the recommendations this workshop should cover")
-    for title in ("Strong rules and oversight", "Build partnerships", "Ethical, human-centred AI"):
+    for title in (
+        "Strong rules and checks",
+        "Working together as partners",
+        "Treat people with respect",
+    ):
         fay.press(f"✓ {title}")
         await bot.server.wait_for(
             lambda s, t=title: (
@@ -77,7 +81,7 @@ async def take_part(bot: BotHarness, user: FakeUser, code: str, role_label: str)
         await reply_to(user, "What worries you")
         user.send_text(concerns[n])
     await reply_to(user, "Here are your answers.")
-    user.press("✅ Send my answers")
+    user.press("✅ Finish")
     await reply_to(user, "May we share your words")
     user.press("No, keep my words private")
     await reply_to(user, "Thank you!")
@@ -221,7 +225,7 @@ async def test_voice_answers_are_stored_and_exported_in_a_zip(bot: BotHarness) -
     user = bot.user("en")
     await join(bot, user, code, role="I use social services", total=2)
     user.press("4")
-    await reply_to(user, "What would need to be true")
+    await reply_to(user, "Type your answer")
     user.send_voice(duration=5, data=b"OggS-recording-bytes")
     await reply_to(user, "voice message is saved")
 

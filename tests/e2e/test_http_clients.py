@@ -34,7 +34,7 @@ async def test_a_participant_answers_and_the_facilitator_exports(
         user = bot.user("en")
         await join(bot, user)
         user.press("4")
-        await reply_to(user, "What would need to be true")
+        await reply_to(user, "Type your answer")
         user.send_text("Du temps pour apprendre — « vraiment »")
         await reply_to(user, "What worries you")
         stored = await bot.answers_of(user)

@@ -14,7 +14,6 @@ from sqlalchemy import func, select, update
 
 from bot.flows.catalogue import load_catalogue
 from storage.models import Answer, Participant, Person, ProcessedUpdate, Workshop
-from storage.repositories import workshops
 from tests.e2e.harness import BotHarness, join, reply_to
 from tests.fake_telegram import FakeUser
 
@@ -26,7 +25,7 @@ async def answer_recommendation(
     user: FakeUser, n: int, priority: str, needs: str, worry: str
 ) -> None:
     user.press(priority)
-    await reply_to(user, "What would need to be true")
+    await reply_to(user, "Type your answer")
     user.send_text(needs)
     await reply_to(user, "What worries you")
     user.send_text(worry)
@@ -41,7 +40,7 @@ async def test_a_worker_completes_the_default_workshop_in_english(bot: BotHarnes
     review = user.last_message
     assert review is not None and "Need h1 &amp; &lt;more&gt;" not in review.text
     assert "Need h1 & <more>" in review.text
-    user.press("✅ Send my answers")
+    user.press("✅ Finish")
     await reply_to(user, "May we share your words")
     user.press("Yes, you may share my words")
     await reply_to(user, "Thank you!")
@@ -65,59 +64,13 @@ async def test_a_worker_completes_the_default_workshop_in_english(bot: BotHarnes
     assert bot.server.unanswered_callback_queries() == []
 
 
-async def test_a_service_user_completes_an_invited_workshop_in_french(bot: BotHarness) -> None:
-    async with bot.sessions()() as session, session.begin():
-        ws = await workshops.create(
-            session, title="Atelier Lyon", scope=DETAILED[:2], languages=["en", "fr"]
-        )
-        code = ws.code
-    user = bot.user("fr")
-    user.send_command("/start", code)
-    consent = await reply_to(user, "Atelier Lyon")
-    assert "accepte" in consent.text.lower()
-    user.press("Oui, j’accepte")
-    await reply_to(user, "vous décrit le mieux")
-    user.press("J’utilise les services sociaux")
-    first = await reply_to(user, "1 sur 2")
-    assert "À quel point" in first.text
-    user.press("Je ne sais pas")
-    await reply_to(user, "l’aide que vous recevez")
-    user.send_voice(duration=7)
-    await reply_to(user, "message vocal est enregistré")
-    user.send_text("Qu’on me demande mon avis")
-    await reply_to(user, "2 sur 2")
-    user.send_text("cinq")
-    await reply_to(user, "l’aide que vous recevez")
-    user.press("Passer")
-    await reply_to(user, "Qu’est-ce qui vous inquiète")
-    user.press("Passer")
-    await reply_to(user, "Voici vos réponses")
-    user.press("✅ Envoyer mes réponses")
-    await reply_to(user, "Pouvons-nous montrer vos mots")
-    user.press("Non, gardez mes mots privés")
-    await reply_to(user, "Merci")
-
-    stored = await bot.answers_of(user)
-    first_rec, second_rec = DETAILED[:2]
-    assert stored[(first_rec, "priority")].value == "unsure"
-    assert stored[(first_rec, "needs")].voice_file_id is not None
-    assert stored[(first_rec, "needs")].voice_duration == 7
-    assert stored[(first_rec, "concerns")].value == "Qu’on me demande mon avis"
-    assert stored[(second_rec, "priority")].value == "5"
-    assert stored[(second_rec, "needs")].skipped and stored[(second_rec, "concerns")].skipped
-    participant = await bot.participant_of(user)
-    assert participant is not None and participant.role == "service_user"
-    person = await bot.person_of(user)
-    assert person is not None and person.language == "fr"
-
-
 async def test_leaving_midway_and_coming_back_after_a_restart(bot: BotHarness) -> None:
     user = bot.user("en")
     await join(bot, user)
     await answer_recommendation(user, 1, "4", "Training", "Job losses")
     await reply_to(user, "2 of 5")
     user.press("4")
-    question = await reply_to(user, "What would need to be true")
+    question = await reply_to(user, "Type your answer")
 
     await bot.restart()
 
@@ -151,7 +104,7 @@ async def test_a_failing_telegram_api_loses_no_answer(bot: BotHarness, error_cod
     assert stored[("h1", "priority")].value == "4"
     user.send_command("/start")
     back = await reply_to(user, "Welcome back")
-    assert "What would need to be true" in back.text
+    assert "Type your answer" in back.text
     user.send_text("Training")
     await reply_to(user, "What worries you")
     assert (await bot.answers_of(user))[("h1", "needs")].value == "Training"
@@ -165,7 +118,7 @@ async def test_flood_control_on_a_reply_is_waited_out(bot: BotHarness) -> None:
     await join(bot, user)
     bot.server.fail_next("sendMessage", 429, retry_after=1)
     user.press("4")
-    await reply_to(user, "What would need to be true")
+    await reply_to(user, "Type your answer")
     sends = [r.status for r in bot.server.requests if r.method == "sendMessage"]
     assert sends[-2:] == [429, 200]
     assert (await bot.answers_of(user))[("h1", "priority")].value == "4"
@@ -176,7 +129,7 @@ async def test_duplicate_updates_change_nothing(bot: BotHarness) -> None:
     user = bot.user("en")
     await join(bot, user)
     press = user.press("3")
-    await reply_to(user, "What would need to be true")
+    await reply_to(user, "Type your answer")
     text = user.send_text("Clear rules")
     await reply_to(user, "What worries you")
     await bot.server.wait_idle(quiet=0.2)
@@ -206,7 +159,7 @@ async def test_fast_double_tap_records_one_answer(bot: BotHarness) -> None:
     assert question is not None
     user.press("2", message=question)
     user.press("5", message=question)
-    await reply_to(user, "What would need to be true")
+    await reply_to(user, "Type your answer")
     await bot.server.wait_idle(quiet=0.3)
     stored = await bot.answers_of(user)
     assert stored[("h1", "priority")].value == "2"
@@ -221,14 +174,18 @@ async def test_bad_input_gets_a_clear_reply_and_loses_nothing(bot: BotHarness) -
     await reply_to(user, "open the invite link")
     await join(bot, user)
 
-    user.send_text("very")
-    await reply_to(user, "Please tap a number from 1 to 5")
+    user.send_text("It matters a lot to me because my social worker never asks me")
+    kept = await reply_to(user, "I kept what you wrote as a note")
+    assert "Now please tap a number" in kept.text
+    assert "my social worker never asks me" in kept.text  # shown back with the question
+    assert "5 Very important" in kept.button_texts
     user.send_sticker()
     await reply_to(user, "I cannot use that here")
     user.send_voice()
-    await reply_to(user, "cannot use a voice message here")
+    voice = await reply_to(user, "I kept your voice message as a note")
+    assert "How important is this to you?" in voice.text
     user.press("4")
-    await reply_to(user, "What would need to be true")
+    await reply_to(user, "Type your answer")
     user.send_photo()
     await reply_to(user, "only keep typed text or voice")
     user.send_document()
@@ -253,7 +210,9 @@ async def test_bad_input_gets_a_clear_reply_and_loses_nothing(bot: BotHarness) -
     assert {key: a.value for key, a in stored.items()} == {
         ("h1", "priority"): "4",
         ("h1", "needs"): "Real answer",
+        ("h1", "note"): "It matters a lot to me because my social worker never asks me",
     }
+    assert stored[("h1", "note")].voice_file_id is not None  # the recording is kept too
     for message in bot.server.messages:
         assert len(message.text or "") <= 4096
 
@@ -278,7 +237,7 @@ async def test_review_edit_and_language_change(bot: BotHarness) -> None:
     user.send_command("/review")
     review = await reply_to(user, "Here are your answers so far")
     assert "First need" in review.text and "2 out of 5" in review.text
-    user.press("✏️ 1. Co-develop inclusive AI")
+    user.press("✏️ 1. You help design the tools")
     await reply_to(user, "Your answer so far: 2 out of 5")
     user.press("5")
     current = await reply_to(user, "Your answer so far: First need")
@@ -349,7 +308,7 @@ async def test_two_people_at_once_do_not_mix_answers(bot: BotHarness) -> None:
     ana.press("1")
     ben.press("5")
     await asyncio.gather(
-        reply_to(ana, "What would need"), reply_to(ben, "De quoi auriez-vous besoin")
+        reply_to(ana, "Type your answer"), reply_to(ben, "Écrivez votre réponse")
     )
     assert (await bot.answers_of(ana))[("h1", "priority")].value == "1"
     assert (await bot.answers_of(ben))[("h1", "priority")].value == "5"
@@ -375,12 +334,14 @@ async def test_command_menu_is_registered_in_each_language(bot: BotHarness) -> N
         "help",
         "review",
         "language",
+        "easyread",
         "role",
         "reminders",
         "mydata",
         "forget",
     ]
-    assert menus["fr"][6]["description"].startswith("voir tout ce que je garde")
+    assert set(menus) >= {"de", "es", "it", "nl"}
+    assert menus["fr"][7]["description"].startswith("voir tout ce que je garde")
 
 
 async def test_logs_name_workshop_and_pseudonym_never_what_people_wrote(
@@ -390,7 +351,7 @@ async def test_logs_name_workshop_and_pseudonym_never_what_people_wrote(
     user = bot.user("en", "Zoé Secretname")
     await join(bot, user)
     user.press("4")
-    await reply_to(user, "What would need to be true")
+    await reply_to(user, "Type your answer")
     user.send_text("My neighbour Jeanne-Secret-Answer needs help")
     await reply_to(user, "What worries you")
     user.send_command("/note_Secret-Command-Word")

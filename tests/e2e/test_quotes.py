@@ -27,7 +27,7 @@ async def take_part(
 ) -> None:
     await join(bot, user, code, role=role, total=1)
     user.press("4")
-    await reply_to(user, "What would need to be true")
+    await reply_to(user, "Type your answer")
     user.send_text(needs)
     await reply_to(user, "What worries you")
     user.send_text(worry)
@@ -35,7 +35,7 @@ async def take_part(
         await reply_to(user, "I am a computer program")
         user.press("Continue")
     await reply_to(user, "Here are your answers.")
-    user.press("✅ Send my answers")
+    user.press("✅ Finish")
     await reply_to(user, "May we share your words")
     user.press(share)
     await reply_to(user, "Thank you!")
@@ -65,8 +65,8 @@ async def test_only_consented_approved_words_are_quoted_and_small_groups_are_hid
     await reply_to(w5, "Here are your answers")
     w5.press("Who may read my words")
     await reply_to(w5, "Who may read your words")
-    w5.press("Keep private: Co-develop inclusive AI, needs")
-    await reply_to(w5, "🔒 Private: Co-develop inclusive AI, needs")
+    w5.press("Keep private: You help design the tools, needs")
+    await reply_to(w5, "🔒 Private: You help design the tools, needs")
 
     async with bot.sessions()() as session:
         rows = (await session.scalars(select(Answer).where(Answer.question == "needs"))).all()

@@ -28,7 +28,7 @@ async def worried_participant(bot: BotHarness) -> FakeUser:
     ana = bot.user("en", "Ana")
     await join(bot, ana, role="I use social services")
     ana.press("2")
-    await reply_to(ana, "What would need to be true")
+    await reply_to(ana, "Type your answer")
     ana.send_text(DISTRESS)
     return ana
 
@@ -166,7 +166,7 @@ async def test_a_workshop_sets_its_own_helpline_country_and_lead(bot: BotHarness
     ana = bot.user("en", "Ana")
     await join(bot, ana, code, total=1)
     ana.press("3")
-    await reply_to(ana, "What would need to be true")
+    await reply_to(ana, "Type your answer")
     ana.send_text("My carer hits me when I ask for help")
     reply = await reply_to(ana, "I am a computer program")
     assert "3114" in reply.text and "112" in reply.text

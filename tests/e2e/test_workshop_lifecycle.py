@@ -78,7 +78,7 @@ async def answer_one(
     """Priority, needs (typed, or a voice message when None) and concerns of the one
     recommendation; then submit, keeping the words private."""
     user.press(priority)
-    await reply_to(user, "What would need to be true")
+    await reply_to(user, "Type your answer")
     if needs is None:
         user.send_voice(duration=4, data=b"OggS-private-recording")
         await reply_to(user, "voice message is saved")
@@ -88,7 +88,7 @@ async def answer_one(
         await reply_to(user, "What worries you")
     user.send_text(concerns)
     await reply_to(user, "Here are your answers.")
-    user.press("✅ Send my answers")
+    user.press("✅ Finish")
     await reply_to(user, "May we share your words")
     user.press("No, keep my words private")
     await reply_to(user, "Your words stay private")
@@ -146,7 +146,7 @@ async def test_a_closed_workshop_takes_no_new_people_and_no_new_answers(bot: Bot
     ana = bot.user("en", "Ana")
     await join(bot, ana, code, total=2)
     ana.press("4")
-    await reply_to(ana, "What would need to be true")
+    await reply_to(ana, "Type your answer")
 
     fay.send_command("/closeworkshop", code)
     done = await reply_to(fay, "is closed")
@@ -367,14 +367,14 @@ async def test_retention_warns_then_keeps_only_counts(short_retention: BotHarnes
     recording = await recording_of(bot, ana)
     await join(bot, ben, old, role="I use social services", total=1)
     ben.press("Not sure")
-    await reply_to(ben, "What would need to be true")
+    await reply_to(ben, "Type your answer")
     ben.send_text("To be asked")
     await reply_to(ben, "What worries you")
     await join(bot, ben, busy, role="I use social services", total=1)
     await add_alert(bot, ana, old, open_relay=False)
     await join(bot, cat, busy, total=1)
     cat.press("3")
-    await reply_to(cat, "What would need to be true")
+    await reply_to(cat, "Type your answer")
     fay.send_command("/closeworkshop", old)
     closed = await reply_to(fay, "is closed")
     assert "will be deleted on April 30, 2027" in closed.text  # 31 Jan + 3 months

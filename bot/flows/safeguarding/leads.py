@@ -101,7 +101,7 @@ def _when(moment: datetime) -> str:
 
 def alert_view(alert: AlertInfo, *, show_words: bool = False) -> View:
     """The alert as a lead reads it; the words only when asked for."""
-    topic: Part = CatalogueText(alert.rec, "short_title") if alert.rec else Msg("alert.no_topic")
+    topic: Part = CatalogueText(alert.rec, "plain_title") if alert.rec else Msg("alert.no_topic")
     signs = Lines(tuple(Msg(f"alert.category.{name}") for name in alert.categories))
     lines: list[Part] = [
         Msg(
