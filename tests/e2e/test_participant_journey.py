@@ -307,9 +307,7 @@ async def test_two_people_at_once_do_not_mix_answers(bot: BotHarness) -> None:
     await asyncio.gather(join(bot, ana), join_fr(ben))
     ana.press("1")
     ben.press("5")
-    await asyncio.gather(
-        reply_to(ana, "Type your answer"), reply_to(ben, "Écrivez votre réponse")
-    )
+    await asyncio.gather(reply_to(ana, "Type your answer"), reply_to(ben, "Écrivez votre réponse"))
     assert (await bot.answers_of(ana))[("h1", "priority")].value == "1"
     assert (await bot.answers_of(ben))[("h1", "priority")].value == "5"
 
