@@ -7,7 +7,7 @@ It starts the fake Bot API server of the tests in this process, then the real bo
 (`python -m bot run`) as a separate process pointed at it, and lets N simulated people open
 the default workshop, agree, pick a role (worker, service user, technologist in turn), and for
 each of the 5 headline recommendations tap a priority and type their needs and their concerns,
-then tap "Send my answers" and "keep my words private": 20 updates each. Like a person, each
+then tap "Finish" and "keep my words private": 20 updates each. Like a person, each
 one waits for the bot's reply before the next step. Afterwards the database must hold exactly
 the 15 answers each typed.
 
@@ -335,12 +335,13 @@ async def workshop_journey(person: Person) -> None:
     await person.step(
         "button", lambda: user.press(words(f"role.{role}")), containing(f"1 of {total}")
     )
-    needs_question = words(f"question.needs.{role}")
+    needs_question = words("question.how_to_answer")
     concerns_question = words(f"question.concerns.{role}")
     for number, rec in enumerate(HEADLINE, start=1):
         priority, needs, concerns = (answers[(rec, q)] for q in ("priority", "needs", "concerns"))
+        label = words(f"priority.label.{priority}")
         await person.step(
-            "button", functools.partial(user.press, priority), containing(needs_question)
+            "button", functools.partial(user.press, label), containing(needs_question)
         )
         await person.step(
             "text", functools.partial(user.send_text, needs), containing(concerns_question)
@@ -350,7 +351,7 @@ async def workshop_journey(person: Person) -> None:
             "text", functools.partial(user.send_text, concerns), containing(following)
         )
     await person.step(
-        "button", lambda: user.press("✅ Send my answers"), containing("May we share your words")
+        "button", lambda: user.press(words("review.submit")), containing("May we share your words")
     )
     await person.step(
         "button", lambda: user.press("No, keep my words private"), containing("Thank you!")

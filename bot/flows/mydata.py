@@ -72,6 +72,10 @@ def views(data: Mapping[str, Any] | None, catalogue: Catalogue) -> list[View]:
                 "created": _date(data["created_at"]),
             },
         ),
+        Msg(
+            "mydata.easy_read",
+            {"value": Msg("mydata.yes" if data.get("easy_read") else "mydata.no")},
+        ),
     ]
     for participation in data["participations"]:
         blocks.append(

@@ -261,6 +261,7 @@ async def describe_person(session: AsyncSession, user_id: int) -> dict[str, Any]
         "telegram_user_id": person.telegram_user_id,
         "language": person.language,
         "reminders_enabled": person.reminders_enabled,
+        "easy_read": person.easy_read,
         "created_at": _iso(person.created_at),
         "participations": participations,
     }

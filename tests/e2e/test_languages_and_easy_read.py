@@ -117,6 +117,8 @@ async def test_easy_read_from_the_first_screen_to_the_end(bot: BotHarness) -> No
     await reply_to(user, topic(TOPICS[0], "question", "en", easy=True, role="service_user"))
     person = await bot.person_of(user)
     assert person is not None and person.easy_read
+    user.send_command("/mydata")
+    await reply_to(user, "Easy read: on")
 
     user.send_command("/easyread")
     back = await reply_to(user, say("en", "easyread.off"))
