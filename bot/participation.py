@@ -161,8 +161,11 @@ def _info(
     info = workshop_info(workshop, defaults)
     rounds: dict[int, dict[tuple[str, Question], AnswerInfo]] = {1: {}, 2: {}}
     for row in rows:
-        rounds.setdefault(row.round, {})[(row.recommendation_id, Question(row.question))] = (
-            AnswerInfo(row.value, row.skipped, row.voice_duration, row.may_quote, row.sensitive)
+        question = Question.known(row.question)
+        if question is None:
+            continue
+        rounds.setdefault(row.round, {})[(row.recommendation_id, question)] = AnswerInfo(
+            row.value, row.skipped, row.voice_duration, row.may_quote, row.sensitive
         )
     return ParticipantInfo(
         workshop=info,
@@ -241,8 +244,9 @@ async def load(
     if participant is not None and isinstance(event, EditedText):
         found_answer = await answers.by_message(session, participant.id, event.message_id)
         if found_answer is not None:
-            rec, question, round = found_answer
-            edited = EditedAnswer(rec, Question(question), round)
+            rec, stored_question, round = found_answer
+            known = Question.known(stored_question)
+            edited = EditedAnswer(rec, known, round) if known else None
     followup_date: str | None = None
     if participant is not None and may_finish(event):
         due = await schedules.next_due(session, participant.workshop_id, JobKind.FOLLOWUP)

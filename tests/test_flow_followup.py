@@ -16,7 +16,7 @@ from bot.flows.state import (
 )
 from tests.flow_fixtures import participant, rendered_text, snap
 
-P, N, C, A = Question.PRIORITY, Question.NEEDS, Question.CONCERNS, Question.ADDITION
+P, N, C, A = Question.PRIORITY, Question("needs"), Question("concerns"), Question.ADDITION
 FIRST_ROUND = {
     ("h1", P): AnswerInfo("4", False),
     ("h1", N): AnswerInfo("Training", False),

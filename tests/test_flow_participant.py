@@ -30,7 +30,7 @@ from bot.flows.state import (
 from bot.rendering import MAX_MESSAGE_CHARS, utf16_len
 from tests.flow_fixtures import HEADLINE, RENDERER, participant, q, rendered_text, snap, workshop
 
-P, N, C = Question.PRIORITY, Question.NEEDS, Question.CONCERNS
+P, N, C = Question.PRIORITY, Question("needs"), Question("concerns")
 
 
 def test_start_with_code_shows_consent_in_telegram_language_and_stores_nothing() -> None:

@@ -30,7 +30,7 @@ from bot.flows.state import (
 )
 from tests.flow_fixtures import participant, q, rendered_text, snap, workshop
 
-P, N, C = Question.PRIORITY, Question.NEEDS, Question.CONCERNS
+P, N, C = Question.PRIORITY, Question("needs"), Question("concerns")
 ORG = replace(workshop(), organisation="Care Together", contact="team@care.example", country="FR")
 
 

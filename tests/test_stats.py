@@ -100,7 +100,7 @@ def test_distribution_mean_and_answered_count_unsure_but_not_skipped() -> None:
     assert cell.answered == 5
     assert dict(cell.distribution) == dist(p2=1, p4=2, p5=1, unsure=1)
     assert cell.mean == pytest.approx((4 + 5 + 4 + 2) / 4)
-    assert cell.needs == 0 and cell.concerns == 0
+    assert cell.texts["needs"] == 0 and cell.texts["concerns"] == 0
 
 
 def test_only_unsure_has_answers_but_no_mean() -> None:
@@ -121,7 +121,7 @@ def test_needs_and_concerns_count_text_and_voice_but_not_skipped_or_blank() -> N
         row(H1, "concerns", "jobs", who="d"),
     ]
     cell = accumulate({"worker": 4}, rows, HEADLINE).cell(H1, "worker")
-    assert (cell.needs, cell.concerns) == (2, 3)
+    assert (cell.texts["needs"], cell.texts["concerns"]) == (2, 3)
     assert cell.answered == 0 and cell.mean is None
 
 
@@ -133,7 +133,7 @@ def test_only_round_one_counts() -> None:
         row(H1, "concerns", "y", round=3),
     ]
     cell = accumulate({"worker": 1}, rows, HEADLINE).cell(H1, "worker")
-    assert (cell.answered, cell.mean, cell.needs, cell.concerns) == (1, 1.0, 0, 0)
+    assert (cell.answered, cell.mean, cell.texts["needs"], cell.texts["concerns"]) == (1, 1.0, 0, 0)
 
 
 def test_recommendations_outside_scope_and_unknown_values_are_ignored() -> None:
@@ -196,7 +196,7 @@ def test_total_sums_every_role() -> None:
     assert total.answered == 3
     assert dict(total.distribution) == dist(p2=1, p5=1, unsure=1)
     assert total.mean == 3.5
-    assert (total.needs, total.concerns) == (1, 2)
+    assert (total.texts["needs"], total.texts["concerns"]) == (1, 2)
     assert stats.total(H2) == EMPTY_CELL
 
 
@@ -360,8 +360,19 @@ def test_views_one_block_per_recommendation_with_every_figure() -> None:
                 "stats.distribution",
                 {"p1": 0, "p2": 0, "p3": 0, "p4": 1, "p5": 1, "unsure": 1},
             ),
-            "needs": 1,
-            "concerns": 1,
+            "texts": Msg(
+                "stats.list",
+                {
+                    "first": Msg(
+                        "stats.text_count",
+                        {"question": Msg("mydata.question.needs"), "count": 1},
+                    ),
+                    "rest": Msg(
+                        "stats.text_count",
+                        {"question": Msg("mydata.question.concerns"), "count": 1},
+                    ),
+                },
+            ),
         },
     )
     assert user.params["answered"] == 1
@@ -504,7 +515,7 @@ def test_rendered_english_reads_as_expected() -> None:
     assert f"<b>{short_title}</b>" in text
     assert "• Workers: 3 answered, mean 4.5" in text
     assert "• Workers: no answers" in text
-    assert "1:0 2:0 3:0 4:1 5:1 ?:1 · needs: 1 · concerns: 1" in text
+    assert "1:0 2:0 3:0 4:1 5:1 ?:1 · needs: 1, worries: 1" in text
     assert "Voice missing, few answers from: Service users" in text
     french = "\n".join(m.text for view in views for m in renderer.view(view, "fr"))
     assert "moyenne 4,5" in french

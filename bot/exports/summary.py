@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.exports.columns import Column, Kind, recommendation_title
+from bot.flows.positions import TEXT_QUESTIONS
 from bot.flows.stats import CellStats, WorkshopStats
 
 ALL_ROLES = "all"
@@ -39,6 +40,10 @@ def _count(key: str) -> Column[SummaryLine]:
     return Column(name, Kind.INT, lambda line: line.cell.distribution.get(key, 0))
 
 
+def _text_count(question: str) -> Column[SummaryLine]:
+    return Column(question, Kind.INT, lambda line: line.cell.texts[question])
+
+
 SUMMARY_COLUMNS: tuple[Column[SummaryLine], ...] = (
     Column("recommendation_id", Kind.TEXT, lambda line: line.recommendation_id),
     Column(
@@ -52,8 +57,8 @@ SUMMARY_COLUMNS: tuple[Column[SummaryLine], ...] = (
     Column("participants_answered", Kind.INT, lambda line: line.cell.answered, width=22),
     Column("mean_priority", Kind.NUMBER, _mean),
     *(_count(key) for key in PRIORITY_KEYS),
-    Column("needs", Kind.INT, lambda line: line.cell.needs),
-    Column("concerns", Kind.INT, lambda line: line.cell.concerns),
+    # One count per question answered in words (needs, concerns, ...): questions are data.
+    *(_text_count(question) for question in TEXT_QUESTIONS),
     Column("underrepresented", Kind.BOOL, lambda line: line.underrepresented, width=18),
 )
 

@@ -63,8 +63,8 @@ def nudge(title: str) -> View:
 class Quotes:
     """A few things people wrote, per recommendation, without who wrote them."""
 
-    needs: Mapping[str, Sequence[str]]
-    concerns: Mapping[str, Sequence[str]]
+    by_question: Mapping[str, Mapping[str, Sequence[str]]]
+    """question id (needs, concerns...) -> recommendation -> what people wrote"""
 
 
 def shorten(text: str) -> str:
@@ -111,9 +111,10 @@ def followup(
                         {"role": role_name, "n": cell.answered, "mean": value},
                     )
                 )
-        for key, said in (("needs", quotes.needs), ("concerns", quotes.concerns)):
+        for question, said in quotes.by_question.items():
             for text in said.get(rec, ())[:QUOTES_PER_QUESTION]:
-                lines.append(Msg(f"announce.followup_{key}", {"text": Literal(shorten(text))}))
+                key = f"announce.followup_{question}"
+                lines.append(Msg(key, {"text": Literal(shorten(text))}))
         blocks.append(Lines(tuple(lines)))
     blocks.append(Msg("announce.followup_question"))
     return View(tuple(blocks), ((Button(Msg("followup.start"), callback(Verb.FOLLOWUP)),),))

@@ -11,6 +11,7 @@ for the easy-read version.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -21,7 +22,9 @@ import yaml
 
 from locales import REFERENCE_LANGUAGE, parse_reading
 
-TOPICS_DIR = Path(__file__).with_name("topics")
+# CODESIGN_TOPICS_DIR points the bot at another set of topic files: the tests use it to prove
+# that a new question or role is a data change.
+TOPICS_DIR = Path(os.environ.get("CODESIGN_TOPICS_DIR") or Path(__file__).with_name("topics"))
 # Fields with one text per topic; `summary` has an easy-read version.
 TEXT_FIELDS = ("title", "plain_title", "summary")
 # Fields with one text per role, each with an easy-read version.
@@ -31,13 +34,36 @@ EASY_FIELDS = ("summary", *ROLE_FIELDS)
 FALLBACK_ROLE = "other"
 
 
-def _roles() -> tuple[str, ...]:
+@dataclass(frozen=True)
+class QuestionSpec:
+    """One question asked about every topic: `kind` rating (1-5 buttons) or text (typed or
+    spoken); a text question is worded by the topic per role (`wording: topic`) or by the
+    locale key `question.<id>.<role>` (`wording: locale`)."""
+
+    id: str
+    short: str
+    kind: str
+    wording: str = "locale"
+
+
+def _structure() -> Mapping[str, Any]:
     with (TOPICS_DIR / "structure.yaml").open(encoding="utf-8") as handle:
-        return tuple(yaml.safe_load(handle)["roles"])
+        loaded: Mapping[str, Any] = yaml.safe_load(handle)
+    return loaded
+
+
+@cache
+def question_specs() -> tuple[QuestionSpec, ...]:
+    specs = tuple(QuestionSpec(**item) for item in _structure()["questions"])
+    if not specs or specs[0].id != "priority" or specs[0].kind != "rating":
+        raise ValueError("the first question must be the rating question 'priority'")
+    if any(spec.kind != "text" or spec.wording not in ("topic", "locale") for spec in specs[1:]):
+        raise ValueError("the other questions are text questions, worded by topic or locale")
+    return specs
 
 
 # The roles a participant can choose, in the order the buttons show them.
-ROLES: tuple[str, ...] = _roles()
+ROLES: tuple[str, ...] = tuple(_structure()["roles"])
 
 
 @dataclass(frozen=True)

@@ -46,15 +46,13 @@ def _answer_line(answer: Mapping[str, Any], catalogue: Catalogue) -> Part:
         if rec_id in catalogue.recommendations
         else Literal(rec_id)
     )
-    question = Question(answer["question"])
+    question = Question.known(answer["question"])
     info = AnswerInfo(answer["value"], answer["skipped"], answer["voice_duration_seconds"])
+    label: Part = Msg(f"mydata.question.{question}") if question else Literal(answer["question"])
+    kind = question or Question.NOTE  # a question no longer asked: shown as words
     return Msg(
         "mydata.answer",
-        {
-            "rec": rec,
-            "question": Msg(f"mydata.question.{question.value}"),
-            "answer": answer_text(question, info, preview=False),
-        },
+        {"rec": rec, "question": label, "answer": answer_text(kind, info, preview=False)},
     )
 
 

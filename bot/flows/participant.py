@@ -27,6 +27,7 @@ from bot.flows.parsing import (
 from bot.flows.positions import (
     DONE,
     FREE_TEXT_QUESTIONS,
+    QUESTIONS,
     REVIEW,
     ROLE,
     ROLE_OTHER,
@@ -482,7 +483,7 @@ def _priority(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     participant, position = found
     raw = pressed.arg(1)
     value = NOT_SURE if raw == "u" else raw
-    if position.question is not Question.PRIORITY or value not in PRIORITY_VALUES:
+    if position.question != Question.PRIORITY or value not in PRIORITY_VALUES:
         return _stale(snapshot, language)
     assert value is not None and position.rec is not None
     save = SaveAnswer(position.rec, position.question, value, round=position.round)
@@ -833,7 +834,7 @@ def _on_text(
         assert position.rec is not None and position.question is not None
         if is_skip(text):
             return _skip_or_keep(participant, position, language)
-        if position.question is Question.PRIORITY:
+        if position.question == Question.PRIORITY:
             value = parse_priority(text)
             if value is None:
                 return _keep_as_note(participant, position, text, language)
@@ -873,7 +874,7 @@ def _on_voice(participant: ParticipantInfo, voice: VoiceInput, language: str) ->
             round=position.round,
         )
         return _save_and_advance(participant, position, save, language, Msg("answer.voice_saved"))
-    if position.asks and position.question is Question.PRIORITY:
+    if position.asks and position.question == Question.PRIORITY:
         assert position.rec is not None
         existing = participant.answers_in(position.round).get((position.rec, Question.NOTE))
         if existing is None or existing.voice_duration is None:
@@ -989,7 +990,7 @@ def _save_and_advance(
             target = following
     else:
         target = next_position(position, participant.workshop.scope)
-        if position.question is Question.CONCERNS and return_to is not None:
+        if position.question == QUESTIONS[-1] and return_to is not None:
             target, return_to = return_to, None
     answers = dict(participant.answers)
     followup = dict(participant.followup)

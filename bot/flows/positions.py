@@ -8,43 +8,79 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
+
+from bot.flows.catalogue import question_specs
 
 
-class Question(StrEnum):
-    PRIORITY = "priority"
-    NEEDS = "needs"
-    CONCERNS = "concerns"
-    # Follow-up round only: anything to add after seeing what the group said.
-    ADDITION = "addition"
-    # Words typed or spoken where a button was expected: kept, never asked for.
-    NOTE = "note"
+class Question(str):
+    """The id of a question, as stored in `answers.question`.
+
+    The questions asked about every topic are data (`questions:` in topics/structure.yaml),
+    so this is a checked string rather than an enum: `Question("needs")` is valid when the
+    structure names it. Three are fixed by the conversation itself: the rating question
+    (PRIORITY), the follow-up's "anything to add" (ADDITION) and the words kept where a
+    button was expected (NOTE).
+    """
+
+    __slots__ = ()
+
+    PRIORITY: ClassVar[Question]
+    ADDITION: ClassVar[Question]
+    NOTE: ClassVar[Question]
+
+    def __new__(cls, value: str) -> Question:
+        if value not in _SHORT:
+            raise ValueError(f"unknown question {value!r}")
+        return super().__new__(cls, value)
+
+    @property
+    def value(self) -> str:
+        return str(self)
 
     @property
     def short(self) -> str:
         return _SHORT[self]
 
+    @property
+    def is_rating(self) -> bool:
+        return self == "priority"
+
+    @property
+    def asks_topic_question(self) -> bool:
+        """Worded by the topic itself, for the person's role (topics/<lang>.yaml `question`),
+        rather than by the locale key `question.<id>.<role>`."""
+        return self in _TOPIC_WORDED
+
+    @classmethod
+    def known(cls, raw: str) -> Question | None:
+        """A stored id, or None for a question the structure no longer asks (its answers
+        stay stored and exported, the conversation just does not show them)."""
+        return cls(raw) if raw in _SHORT else None
+
     @classmethod
     def from_short(cls, short: str) -> Question | None:
-        return _FROM_SHORT.get(short)
+        found = _FROM_SHORT.get(short)
+        return cls(found) if found is not None else None
 
 
-QUESTIONS: tuple[Question, ...] = (Question.PRIORITY, Question.NEEDS, Question.CONCERNS)
-FOLLOWUP_QUESTIONS: tuple[Question, ...] = (Question.PRIORITY, Question.ADDITION)
-# Questions answered in words (typed or spoken): the only answers that could be quoted.
-FREE_TEXT_QUESTIONS: tuple[Question, ...] = (
-    Question.NEEDS,
-    Question.CONCERNS,
-    Question.ADDITION,
-    Question.NOTE,
-)
-_SHORT = {
-    Question.PRIORITY: "pr",
-    Question.NEEDS: "nd",
-    Question.CONCERNS: "cn",
-    Question.ADDITION: "ad",
-    Question.NOTE: "nt",
-}
+_SPECS = question_specs()
+_SHORT = {spec.id: spec.short for spec in _SPECS} | {"addition": "ad", "note": "nt"}
 _FROM_SHORT = {short: question for question, short in _SHORT.items()}
+if len(_FROM_SHORT) != len(_SHORT):
+    raise ValueError("two questions share a short code in topics/structure.yaml")
+_TOPIC_WORDED = frozenset(spec.id for spec in _SPECS if spec.wording == "topic")
+Question.PRIORITY = Question("priority")
+Question.ADDITION = Question("addition")
+Question.NOTE = Question("note")
+
+# Asked about every topic in round one, in this order (the first is the rating question).
+QUESTIONS: tuple[Question, ...] = tuple(Question(spec.id) for spec in _SPECS)
+# Asked in words (typed or spoken) in round one.
+TEXT_QUESTIONS: tuple[Question, ...] = tuple(q for q in QUESTIONS if not q.is_rating)
+FOLLOWUP_QUESTIONS: tuple[Question, ...] = (Question.PRIORITY, Question.ADDITION)
+# Questions answered in words: the only answers that could be quoted.
+FREE_TEXT_QUESTIONS: tuple[Question, ...] = (*TEXT_QUESTIONS, Question.ADDITION, Question.NOTE)
 
 
 class Step(StrEnum):
@@ -85,7 +121,7 @@ class Position:
             allowed = QUESTIONS if step is Step.QUESTION else FOLLOWUP_QUESTIONS
             if len(parts) != 3 or not parts[1] or _FROM_SHORT.get(parts[2]) not in allowed:
                 raise ValueError(f"bad position {raw!r}")
-            return cls(step, parts[1], _FROM_SHORT[parts[2]])
+            return cls(step, parts[1], Question(_FROM_SHORT[parts[2]]))
         try:
             step = Step(raw)
         except ValueError:
@@ -140,7 +176,7 @@ def previous_position(position: Position, scope: tuple[str, ...]) -> Position:
     if position.step is Step.QUESTION:
         return _walk(position, scope, -1) or ROLE
     if position.step is Step.REVIEW:
-        return Position.question_at(scope[-1], Question.CONCERNS)
+        return Position.question_at(scope[-1], QUESTIONS[-1])
     return position
 
 

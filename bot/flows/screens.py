@@ -167,7 +167,7 @@ def question(
         blocks.append(notice)
     blocks.append(_heading(participant, rec))
     keyboard: list[tuple[Button, ...]] = []
-    if kind is Question.PRIORITY:
+    if kind == Question.PRIORITY:
         # One question per message: the topic, what it means, and only "how important?".
         blocks.append(CatalogueText(rec, "summary"))
         if expanded:
@@ -181,7 +181,7 @@ def question(
         if not expanded:
             keyboard.append((Button(Msg("button.more"), callback(Verb.MORE, pos)),))
     else:
-        if kind is Question.NEEDS:
+        if kind.asks_topic_question:
             blocks.append(CatalogueText(rec, "question", participant.role))
         else:
             role = participant.role or "other"
@@ -212,7 +212,7 @@ def followup_question(participant: ParticipantInfo, position: Position) -> View:
     keyboard: list[tuple[Button, ...]] = []
     first = participant.answers.get((rec, Question.PRIORITY))
     keep = False
-    if kind is Question.PRIORITY:
+    if kind == Question.PRIORITY:
         keep = first is not None and not first.skipped
         blocks.append(Msg("followup.priority", {"answer": answer_text(Question.PRIORITY, first)}))
         note = participant.followup.get((rec, Question.NOTE))
@@ -243,7 +243,7 @@ def answer_text(kind: Question, answer: AnswerInfo | None, *, preview: bool = Tr
         minutes, seconds = divmod(answer.voice_duration, 60)
         return Msg("answer.voice", {"duration": f"{minutes}:{seconds:02d}"})
     value = answer.value or ""
-    if kind is Question.PRIORITY:
+    if kind == Question.PRIORITY:
         if value == NOT_SURE:
             return Msg("priority.unsure")
         return Msg("answer.priority", {"value": value})

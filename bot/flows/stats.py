@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from bot.flows.catalogue import ROLES
 from bot.flows.parsing import NOT_SURE, PRIORITY_VALUES
-from bot.flows.positions import Question
+from bot.flows.positions import TEXT_QUESTIONS, Question
 from bot.flows.views import CatalogueText, Lines, Literal, Msg, Part, View
 
 if TYPE_CHECKING:
@@ -34,11 +34,12 @@ COUNTED_ROUND = 1
 """Only the first round feeds /stats: a follow-up round asks again, and mixing both would
 count one person twice for the same recommendation."""
 
-# Positions in a cell's counter list: the six priority keys, then needs, then concerns.
-_NEEDS = len(PRIORITY_KEYS)
-_CONCERNS = _NEEDS + 1
-_COUNTERS = _CONCERNS + 1
+# Positions in a cell's counter list: the six priority keys, then one per text question.
 _SLOT = {key: index for index, key in enumerate(PRIORITY_KEYS)}
+_TEXT_SLOT: dict[str, int] = {
+    question: len(PRIORITY_KEYS) + n for n, question in enumerate(TEXT_QUESTIONS)
+}
+_COUNTERS = len(PRIORITY_KEYS) + len(TEXT_QUESTIONS)
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,8 @@ class CellStats:
     mean: float | None
     """Mean of the numeric priorities only; None when there are none (not 0, which would
     read as a low priority)."""
-    needs: int
-    """Needs answers given (text or voice), not skipped."""
-    concerns: int
-    """Concerns answers given (text or voice), not skipped."""
+    texts: Mapping[str, int]
+    """Per text question (needs, concerns...): answers given in words or voice, not skipped."""
 
 
 def _cell(counts: Sequence[int]) -> CellStats:
@@ -66,8 +65,7 @@ def _cell(counts: Sequence[int]) -> CellStats:
         answered=numeric + distribution[NOT_SURE],
         distribution=MappingProxyType(distribution),
         mean=weighted / numeric if numeric else None,
-        needs=counts[_NEEDS],
-        concerns=counts[_CONCERNS],
+        texts=MappingProxyType({question: counts[slot] for question, slot in _TEXT_SLOT.items()}),
     )
 
 
@@ -118,8 +116,8 @@ class WorkshopStats:
             cell = self.cell(rec, role)
             for key in PRIORITY_KEYS:
                 counts[_SLOT[key]] += cell.distribution[key]
-            counts[_NEEDS] += cell.needs
-            counts[_CONCERNS] += cell.concerns
+            for question, slot in _TEXT_SLOT.items():
+                counts[slot] += cell.texts[question]
         return _cell(counts)
 
 
@@ -153,12 +151,8 @@ class StatsAccumulator:
             return
         if row.question == Question.PRIORITY:
             slot = _SLOT.get(row.value or "")
-        elif row.question == Question.NEEDS:
-            slot = _NEEDS if _has_content(row) else None
-        elif row.question == Question.CONCERNS:
-            slot = _CONCERNS if _has_content(row) else None
         else:
-            slot = None
+            slot = _TEXT_SLOT.get(row.question) if _has_content(row) else None
         if slot is None:
             return
         role = _role(row.role)
@@ -252,8 +246,18 @@ def _recommendation_block(stats: WorkshopStats, rec: str) -> Lines:
                 "stats.role_detail",
                 {
                     "distribution": _distribution(cell.distribution),
-                    "needs": cell.needs,
-                    "concerns": cell.concerns,
+                    "texts": _join(
+                        [
+                            Msg(
+                                "stats.text_count",
+                                {
+                                    "question": Msg(f"mydata.question.{question}"),
+                                    "count": count,
+                                },
+                            )
+                            for question, count in cell.texts.items()
+                        ]
+                    ),
                 },
             )
         )

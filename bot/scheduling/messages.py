@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flows import announcements
 from bot.flows.catalogue import Catalogue
+from bot.flows.positions import TEXT_QUESTIONS
 from bot.flows.stats import StatsAccumulator, WorkshopStats
 from bot.flows.timeline import JobKind, zone
 from bot.flows.views import Msg, View
@@ -149,15 +150,12 @@ async def _group_view_of(
     # Only words their writers agreed to share and a facilitator approved (/quotes); the
     # query leaves out anything sensitive or from people who did not finish, whatever the
     # approval says.
-    quotes: dict[str, dict[str, list[str]]] = {
-        "needs": defaultdict(list),
-        "concerns": defaultdict(list),
-    }
-    for quote in await approved_quotes(session, workshop.id, ("needs", "concerns")):
+    quotes: dict[str, dict[str, list[str]]] = {q: defaultdict(list) for q in TEXT_QUESTIONS}
+    for quote in await approved_quotes(session, workshop.id, TEXT_QUESTIONS):
         said = quotes[quote.question][quote.recommendation_id]
         room = len(said) < announcements.QUOTES_PER_QUESTION
         if quote.round == 1 and quote.text.strip() and room:
             said.append(quote.text)
     return accumulator.result(), announcements.Quotes(
-        needs=dict(quotes["needs"]), concerns=dict(quotes["concerns"])
+        {question: dict(said) for question, said in quotes.items()}
     )
