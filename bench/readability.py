@@ -109,19 +109,35 @@ def service_user_texts(language: str, easy: bool) -> list[str]:
     return texts
 
 
-def main() -> None:
+def _table(title: str, only_rewritten: bool) -> None:
+    print(title)
     print(
         f"{'language':<9}{'mode':<10}{'texts':>7}{'sentences':>11}"
         f"{'words/sentence':>16}{'longest':>9}{'reading ease':>14}"
     )
     for language in available_languages():
+        pairs = list(
+            zip(
+                service_user_texts(language, easy=False),
+                service_user_texts(language, easy=True),
+                strict=True,
+            )
+        )
+        if only_rewritten:
+            pairs = [(standard, easy) for standard, easy in pairs if standard != easy]
         for easy in (False, True):
-            found = figures(service_user_texts(language, easy), language)
+            found = figures((pair[easy] for pair in pairs), language)
             print(
                 f"{language:<9}{'easy' if easy else 'standard':<10}{found.texts:>7}"
                 f"{found.sentences:>11}{found.words_per_sentence:>16.1f}"
                 f"{found.longest_sentence:>9}{found.reading_ease:>14.1f}"
             )
+    print()
+
+
+def main() -> None:
+    _table("Everything a service user can read (buttons included):", only_rewritten=False)
+    _table("Only the texts easy read rewrites (buttons and names that stay are left out):", True)
 
 
 if __name__ == "__main__":

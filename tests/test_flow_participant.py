@@ -14,6 +14,8 @@ from bot.flows.state import (
     ButtonPress,
     Command,
     ConsentOffer,
+    EditedAnswer,
+    EditedText,
     Finish,
     Forget,
     Join,
@@ -400,3 +402,33 @@ def test_every_position_handles_every_input_within_telegram_limits(position: obj
                         assert label and len(data.encode()) <= MAX_CALLBACK_BYTES
         if outcome.toast is not None:
             assert RENDERER.plain(outcome.toast, outcome.language)
+
+
+def test_the_thank_you_says_what_happens_next() -> None:
+    finishing = participant(REVIEW, answers={("h1", P): AnswerInfo("4", False)})
+    planned = flow.handle(snap(finishing, followup_date="3 December"), ButtonPress("done"))
+    text = rendered_text(planned.views)
+    assert "What happens next" in text and "around 3 December" in text
+    unplanned = flow.handle(snap(finishing), ButtonPress("done"))
+    assert "the workshop team reads all the answers" in rendered_text(unplanned.views)
+
+
+def test_an_edited_answer_replaces_the_stored_one_without_moving() -> None:
+    p = participant(q("h2", P), answers={("h1", N): AnswerInfo("Mroe time", False)})
+    edited = EditedAnswer("h1", N, 1)
+    outcome = flow.handle(snap(p, edited_answer=edited), EditedText("More time", 77))
+    assert outcome.changes == [SaveAnswer("h1", N, "More time", message_id=77)]
+    assert "✓ Updated." in rendered_text(outcome.views)
+    nothing = flow.handle(snap(p), EditedText("hello", 78))
+    assert nothing.changes == [] and "nothing has changed" in rendered_text(nothing.views)
+
+
+def test_typed_yes_answers_the_consent_screen_seen_last() -> None:
+    offer = ConsentOffer("TESTCODE23", "fr", True)
+    outcome = flow.handle(snap(None, target=workshop(), consent_offer=offer), TextInput("oui"))
+    assert outcome.changes == [Join(1, "fr"), SetEasyRead(True)]
+    assert outcome.easy is True
+    other = flow.handle(snap(None, target=workshop(), consent_offer=offer), TextInput("hmm"))
+    assert other.changes == [] and other.views[0].keyboard  # the two buttons again
+    unseen = flow.handle(snap(None, target=workshop()), TextInput("yes"))
+    assert unseen.changes == []  # no consent screen seen: nothing to agree to

@@ -133,7 +133,12 @@ def test_only_round_one_counts() -> None:
         row(H1, "concerns", "y", round=3),
     ]
     cell = accumulate({"worker": 1}, rows, HEADLINE).cell(H1, "worker")
-    assert (cell.answered, cell.mean, cell.texts["needs"], cell.texts["concerns"]) == (1, 1.0, 0, 0)
+    assert (cell.answered, cell.mean, cell.texts["needs"], cell.texts["concerns"]) == (
+        1,
+        1.0,
+        0,
+        0,
+    )
 
 
 def test_recommendations_outside_scope_and_unknown_values_are_ignored() -> None:

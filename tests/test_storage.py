@@ -108,6 +108,47 @@ async def test_upgrading_a_database_in_use_fills_the_new_columns(database_url: s
         await engine.dispose()
 
 
+async def test_the_default_workshop_of_two_languages_offers_all_six_after_0005(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    try:
+        await _migrate(engine, "upgrade", "0004")
+        async with engine.begin() as connection:
+            for code, default, languages in (
+                ("DEF", True, '["en", "fr"]'),
+                ("OWN", False, '["en", "fr"]'),
+                ("ONE", True, '["fr"]'),
+            ):
+                await connection.execute(
+                    text(
+                        "INSERT INTO workshops (code, title, scope, languages, is_open,"
+                        " is_default, status, created_at) VALUES (:code, 'W', '[\"h1\"]',"
+                        " :languages, :yes, :default, 'active', :now)"
+                    ),
+                    {
+                        "code": code,
+                        "languages": languages,
+                        "yes": True,
+                        "default": default,
+                        "now": NOW,
+                    },
+                )
+        await upgrade_to_head(engine)
+        async with create_session_factory(engine)() as session:
+            found = {
+                code: (await workshops.get_by_code(session, code))
+                for code in ("DEF", "OWN", "ONE")
+            }
+        assert {code: w.languages for code, w in found.items() if w} == {
+            "DEF": ["en", "fr", "de", "es", "it", "nl"],
+            "OWN": ["en", "fr"],  # a workshop someone created keeps its languages
+            "ONE": ["fr"],  # a default someone restricted stays restricted
+        }
+    finally:
+        await engine.dispose()
+
+
 async def test_telegram_ids_beyond_32_bits_are_kept(sessions: SessionFactory) -> None:
     """User, chat, message and update ids outgrow 32-bit integers (PostgreSQL would refuse)."""
     user_id, chat_id, message_id, update_id = 7_987_654_321, -1_002_345_678_901, 2**40, 2**33
