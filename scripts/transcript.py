@@ -21,8 +21,8 @@ from pathlib import Path
 
 from locales import catalogue
 from storage.repositories import workshops
-from tests.e2e.harness import BotHarness, reply_to
-from tests.fake_telegram import BotMessage, FakeBotApi, FakeUser
+from tests.e2e.harness import BotHarness, reply_to, scratch_bot
+from tests.fake_telegram import BotMessage, FakeUser
 
 
 def label(key: str, easy: bool = False) -> str:
@@ -144,35 +144,24 @@ async def _five_topics(bot: BotHarness, code: str) -> Recorder:
 
 async def build() -> tuple[str, str]:
     with tempfile.TemporaryDirectory() as directory:
-        async with FakeBotApi() as server:
-            bot = BotHarness(
-                server,
-                f"sqlite+aiosqlite:///{directory}/transcript.db",
-                data_dir=Path(directory) / "data",
-                organisation_name="Care Together",
-                organisation_contact="team@care.example",
-            )
-            await bot.start()
-            try:
-                async with bot.sessions()() as session, session.begin():
-                    code = (
-                        await workshops.create(
-                            session, title="Our services and AI", scope=TOPICS, languages=["en"]
-                        )
-                    ).code
-                    five = (
-                        await workshops.create(
-                            session,
-                            title="Five topics",
-                            scope=["h1", "h2", "h3", "h4", "h5"],
-                            languages=["en"],
-                        )
-                    ).code
-                standard = await _conversation(bot, code, easy=False)
-                easy = await _conversation(bot, code, easy=True)
-                counted = await _five_topics(bot, five)
-            finally:
-                await bot.close()
+        async with scratch_bot(Path(directory)) as bot:
+            async with bot.sessions()() as session, session.begin():
+                code = (
+                    await workshops.create(
+                        session, title="Our services and AI", scope=TOPICS, languages=["en"]
+                    )
+                ).code
+                five = (
+                    await workshops.create(
+                        session,
+                        title="Five topics",
+                        scope=["h1", "h2", "h3", "h4", "h5"],
+                        languages=["en"],
+                    )
+                ).code
+            standard = await _conversation(bot, code, easy=False)
+            easy = await _conversation(bot, code, easy=True)
+            counted = await _five_topics(bot, five)
     body = "\n".join(
         [
             "# What a service user sees",

@@ -87,80 +87,69 @@ async def _journey(directory: Path) -> None:
     from bot.exports.writers import SUMMARY_SHEET
     from storage.models import Answer
     from storage.repositories import workshops
-    from tests.e2e.harness import BotHarness, join, reply_to
-    from tests.fake_telegram import FakeBotApi, FakeUser
+    from tests.e2e.harness import join, reply_to, scratch_bot
+    from tests.fake_telegram import FakeUser
 
-    async with FakeBotApi() as server:
-        bot = BotHarness(
-            server,
-            f"sqlite+aiosqlite:///{directory}/codesign.db",
-            data_dir=directory / "data",
-            facilitator_ids=FACILITATOR_ID,
-            organisation_name="Care Together",
-            organisation_contact="team@care.example",
+    async with scratch_bot(directory, facilitator_ids=FACILITATOR_ID) as bot:
+        server = bot.server
+        async with bot.sessions()() as session, session.begin():
+            code = (
+                await workshops.create(
+                    session,
+                    title="Data change",
+                    scope=["h1"],
+                    languages=["en"],
+                    created_by=FACILITATOR_ID,
+                )
+            ).code
+        user = bot.user("en", "Vic")
+        await join(bot, user, code, role="I volunteer", total=1)
+        user.press("4 Important")
+        needs = await reply_to(user, "Type your answer")
+        assert "as a volunteer" in needs.text, needs.text
+        user.send_text("Time to listen")
+        await reply_to(user, "in your volunteering")
+        user.send_text("Errors in the records")
+        await reply_to(user, "What would help you trust it?")
+        user.send_text("Knowing who made it")
+        review = await reply_to(user, "Here are your answers")
+        assert "Trust: Knowing who made it" in review.text, review.text
+        user.press("✅ Finish")
+        await reply_to(user, "May we share your words")
+        user.press("No, keep my words private")
+        await reply_to(user, "What happens next")
+
+        stored = await bot.answers_of(user)
+        assert stored[("h1", NEW_QUESTION)].value == "Knowing who made it"
+        assert isinstance(stored[("h1", NEW_QUESTION)], Answer)
+        participant = await bot.participant_of(user)
+        assert participant is not None and participant.role == NEW_ROLE
+
+        fay = FakeUser(server, FACILITATOR_ID, first_name="Fay", language_code="en")
+        fay.send_command("/stats", code)
+        figures = await reply_to(fay, "Volunteers", timeout=15)
+        assert "trust: 1" in figures.text, figures.text
+        before = len(fay.inbox)
+        fay.send_command("/export", code)
+        await server.wait_for(
+            lambda s: sum(1 for m in s.messages_to(fay.chat_id)[before:] if m.document) >= 3,
+            timeout=15,
         )
-        await bot.start()
-        try:
-            async with bot.sessions()() as session, session.begin():
-                code = (
-                    await workshops.create(
-                        session,
-                        title="Data change",
-                        scope=["h1"],
-                        languages=["en"],
-                        created_by=FACILITATOR_ID,
-                    )
-                ).code
-            user = bot.user("en", "Vic")
-            await join(bot, user, code, role="I volunteer", total=1)
-            user.press("4 Important")
-            needs = await reply_to(user, "Type your answer")
-            assert "as a volunteer" in needs.text, needs.text
-            user.send_text("Time to listen")
-            await reply_to(user, "in your volunteering")
-            user.send_text("Errors in the records")
-            await reply_to(user, "What would help you trust it?")
-            user.send_text("Knowing who made it")
-            review = await reply_to(user, "Here are your answers")
-            assert "Trust: Knowing who made it" in review.text, review.text
-            user.press("✅ Finish")
-            await reply_to(user, "May we share your words")
-            user.press("No, keep my words private")
-            await reply_to(user, "What happens next")
-
-            stored = await bot.answers_of(user)
-            assert stored[("h1", NEW_QUESTION)].value == "Knowing who made it"
-            assert isinstance(stored[("h1", NEW_QUESTION)], Answer)
-            participant = await bot.participant_of(user)
-            assert participant is not None and participant.role == NEW_ROLE
-
-            fay = FakeUser(server, FACILITATOR_ID, first_name="Fay", language_code="en")
-            fay.send_command("/stats", code)
-            figures = await reply_to(fay, "Volunteers", timeout=15)
-            assert "trust: 1" in figures.text, figures.text
-            before = len(fay.inbox)
-            fay.send_command("/export", code)
-            await server.wait_for(
-                lambda s: sum(1 for m in s.messages_to(fay.chat_id)[before:] if m.document) >= 3,
-                timeout=15,
-            )
-            documents = {
-                m.document.filename.rsplit(".", 1)[-1]: m.document
-                for m in fay.inbox[before:]
-                if m.document
-            }
-            rows = list(csv.DictReader(io.StringIO(documents["csv"].data.decode("utf-8-sig"))))
-            assert {row["role"] for row in rows} == {NEW_ROLE}
-            assert [row["answer"] for row in rows if row["question"] == NEW_QUESTION] == [
-                "Knowing who made it"
-            ]
-            book = openpyxl.load_workbook(io.BytesIO(documents["xlsx"].data), read_only=True)
-            lines = list(book[SUMMARY_SHEET].iter_rows(values_only=True))
-            header = list(lines[0])
-            volunteer = next(line for line in lines[1:] if line[header.index("role")] == NEW_ROLE)
-            assert volunteer[header.index(NEW_QUESTION)] == 1, (header, volunteer)
-        finally:
-            await bot.close()
+        documents = {
+            m.document.filename.rsplit(".", 1)[-1]: m.document
+            for m in fay.inbox[before:]
+            if m.document
+        }
+        rows = list(csv.DictReader(io.StringIO(documents["csv"].data.decode("utf-8-sig"))))
+        assert {row["role"] for row in rows} == {NEW_ROLE}
+        assert [row["answer"] for row in rows if row["question"] == NEW_QUESTION] == [
+            "Knowing who made it"
+        ]
+        book = openpyxl.load_workbook(io.BytesIO(documents["xlsx"].data), read_only=True)
+        lines = list(book[SUMMARY_SHEET].iter_rows(values_only=True))
+        header = list(lines[0])
+        volunteer = next(line for line in lines[1:] if line[header.index("role")] == NEW_ROLE)
+        assert volunteer[header.index(NEW_QUESTION)] == 1, (header, volunteer)
 
 
 def main() -> None:

@@ -785,8 +785,7 @@ def _on_edit(
     if not participant.workshop.is_active:
         return Outcome(language, [text_view("answer.edit_closed")])
     if len(text) > MAX_ANSWER_CHARS:
-        view = text_view("answer.too_long", length=len(text), limit=MAX_ANSWER_CHARS)
-        return Outcome(language, [view])
+        return _too_long(language, len(text), MAX_ANSWER_CHARS)
     save = SaveAnswer(
         edited.rec,
         edited.question,
@@ -843,10 +842,7 @@ def _on_text(
         if not text:
             return Outcome(language, [text_view("answer.empty")])
         if len(text) > MAX_ANSWER_CHARS:
-            return Outcome(
-                language,
-                [text_view("answer.too_long", length=len(text), limit=MAX_ANSWER_CHARS)],
-            )
+            return _too_long(language, len(text), MAX_ANSWER_CHARS)
         save = SaveAnswer(
             position.rec,
             position.question,
@@ -890,6 +886,11 @@ def _on_voice(participant: ParticipantInfo, voice: VoiceInput, language: str) ->
     return _again(participant, language, "voice.not_here")
 
 
+def _too_long(language: str, length: int, limit: int) -> Outcome:
+    """Nothing is cut: they are told the length, and their message stays there to copy."""
+    return Outcome(language, [text_view("answer.too_long", length=length, limit=limit)])
+
+
 def _keep_as_note(
     participant: ParticipantInfo, position: Position, text: str, language: str
 ) -> Outcome:
@@ -902,14 +903,7 @@ def _keep_as_note(
     earlier = existing.value if existing and existing.value else ""
     value = f"{earlier}\n{text}" if earlier else text
     if len(value) > MAX_ANSWER_CHARS:
-        return Outcome(
-            language,
-            [
-                text_view(
-                    "answer.too_long", length=len(text), limit=MAX_ANSWER_CHARS - len(earlier)
-                )
-            ],
-        )
+        return _too_long(language, len(text), MAX_ANSWER_CHARS - len(earlier))
     note = SaveAnswer(
         position.rec,
         Question.NOTE,

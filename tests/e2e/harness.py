@@ -6,8 +6,10 @@ limiter, database and migrations are the real ones, and updates arrive by long p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -143,6 +145,26 @@ class BotHarness:
     async def person_of(self, user: FakeUser) -> Person | None:
         async with self.sessions()() as session:
             return await session.get(Person, user.user_id)
+
+
+@contextlib.asynccontextmanager
+async def scratch_bot(directory: Path, **settings: Any) -> AsyncIterator[BotHarness]:
+    """The real bot on a fresh SQLite file in `directory`, against a fresh fake server:
+    for scripts that show or prove something outside pytest's fixtures."""
+    settings.setdefault("organisation_name", "Care Together")
+    settings.setdefault("organisation_contact", "team@care.example")
+    async with FakeBotApi() as server:
+        bot = BotHarness(
+            server,
+            f"sqlite+aiosqlite:///{directory}/codesign.db",
+            data_dir=directory / "data",
+            **settings,
+        )
+        await bot.start()
+        try:
+            yield bot
+        finally:
+            await bot.close()
 
 
 async def reply_to(user: FakeUser, expected: str, timeout: float = 5.0) -> BotMessage:
