@@ -432,3 +432,12 @@ def test_typed_yes_answers_the_consent_screen_seen_last() -> None:
     assert other.changes == [] and other.views[0].keyboard  # the two buttons again
     unseen = flow.handle(snap(None, target=workshop()), TextInput("yes"))
     assert unseen.changes == []  # no consent screen seen: nothing to agree to
+
+
+def test_words_on_the_role_question_describe_the_person() -> None:
+    p = participant(ROLE, role=None)
+    outcome = flow.handle(snap(p), TextInput("I am a mum caring for my son"))
+    assert outcome.changes[0] == SetRole("other", "I am a mum caring for my son")
+    assert "I have noted that" in rendered_text(outcome.views)
+    stray = flow.handle(snap(p), TextInput("ok"))
+    assert stray.changes == [] and "tap one of the buttons" in rendered_text(stray.views)

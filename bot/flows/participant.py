@@ -812,10 +812,13 @@ def _on_text(
         return Outcome(language, [help_screen, screens.current_step(participant)])
     if position.step is Step.ROLE:
         role = parse_role(text)
-        if role is None:
+        if role is not None:
+            return _choose_role(participant, role, language)
+        if not _describes_someone(text):
             return _again(participant, language, "role.use_buttons")
-        return _choose_role(participant, role, language)
-    if position.step is Step.ROLE_OTHER:
+        # "I am a mum caring for my son": their own words are how they describe themselves
+        # (kept as "Something else"; /role changes it).
+    if position.step in (Step.ROLE, Step.ROLE_OTHER):
         if not text:
             return _again(participant, language, "answer.empty")
         if len(text) > MAX_ROLE_OTHER_CHARS:
@@ -889,6 +892,12 @@ def _on_voice(participant: ParticipantInfo, voice: VoiceInput, language: str) ->
 def _too_long(language: str, length: int, limit: int) -> Outcome:
     """Nothing is cut: they are told the length, and their message stays there to copy."""
     return Outcome(language, [text_view("answer.too_long", length=length, limit=limit)])
+
+
+def _describes_someone(text: str) -> bool:
+    """Words typed on the role question that could be a description ("I care for my son"),
+    not a stray "ok" or "?", and short enough to be one."""
+    return len(text.split()) >= 3 and len(text) <= MAX_ROLE_OTHER_CHARS
 
 
 def _keep_as_note(
