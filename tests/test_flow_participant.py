@@ -441,3 +441,9 @@ def test_words_on_the_role_question_describe_the_person() -> None:
     assert "I have noted that" in rendered_text(outcome.views)
     stray = flow.handle(snap(p), TextInput("ok"))
     assert stray.changes == [] and "tap one of the buttons" in rendered_text(stray.views)
+
+
+def test_an_edit_from_someone_not_taking_part_changes_nothing() -> None:
+    outcome = flow.handle(snap(None), EditedText("/stats CODE", 5))
+    assert outcome.changes == []
+    assert "nothing has changed" in rendered_text(outcome.views)

@@ -151,6 +151,8 @@ def _dispatch(snapshot: Snapshot, event: Event) -> Outcome:
             )
         if isinstance(event, TextInput):
             return _before_joining(snapshot, event.text, language)
+        if isinstance(event, EditedText):  # a facilitator or lead fixing a typo, say
+            return Outcome(language, [text_view("answer.edit_not_answer")])
         return Outcome(language, [screens.not_joined()])
     if isinstance(event, EditedText):
         return _on_edit(snapshot, participant, event, language)
