@@ -125,3 +125,16 @@ def test_easy_read_keeps_sentences_short_and_spells_out_initials(
             f"{easy.words_per_sentence:.1f} easy read (longest {easy.longest_sentence}); "
             f"reading ease {standard.reading_ease:.0f} / {easy.reading_ease:.0f}"
         )
+
+
+REPORT_WORD = re.compile(
+    r"recommend|recommandation|empfehlung|recomendaci|raccomandazion|aanbeveling", re.I
+)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_participants_read_topic_never_the_reports_word(language: str) -> None:
+    for easy in (False, True):
+        table = catalogue(language, easy=easy)
+        found = [key for key in participant_keys() if REPORT_WORD.search(table.get(key, ""))]
+        assert not found, (language, easy, found)

@@ -338,8 +338,17 @@ def test_views_heading_lists_participants_per_role() -> None:
             Msg("stats.participants_total", {"participants": 4}),
             Msg("stats.participants_role", {"role": Msg("role.group.worker"), "count": 3}),
             Msg("stats.participants_role", {"role": Msg("role.group.service_user"), "count": 1}),
+            Msg("stats.easy_read", {"count": 0}),
         )
     )
+
+
+def test_participants_reading_easy_read_are_counted() -> None:
+    acc = StatsAccumulator(HEADLINE)
+    acc.add_participant("worker", easy_read=True)
+    acc.add_participant("service_user", easy_read=True)
+    acc.add_participant("service_user")
+    assert acc.result().easy_read == 2
 
 
 def test_views_one_block_per_recommendation_with_every_figure() -> None:

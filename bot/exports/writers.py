@@ -227,7 +227,7 @@ async def _fill_workbook(
 
     stats = StatsAccumulator(scope)
     for participant in participants:
-        stats.add_participant(participant.role)
+        stats.add_participant(participant.role, participant.easy_read)
         people.append(participant)
     people.add_filter()
 

@@ -98,6 +98,8 @@ class WorkshopStats:
     """(rec, role) for every rec in `recommendations` and every role in `roles`."""
     underrepresented: Mapping[str, tuple[str, ...]]
     """rec -> roles flagged by `is_underrepresented`, in ROLE_ORDER; only recs with any."""
+    easy_read: int = 0
+    """Participants who read the easy-read texts."""
 
     @property
     def participants(self) -> int:
@@ -141,10 +143,12 @@ class StatsAccumulator:
         self._scope = tuple(dict.fromkeys(scope))
         self._participants = dict.fromkeys(ROLE_ORDER, 0)
         self._answering_roles: set[str] = set()
+        self._easy_read = 0
         self._counts: dict[tuple[str, str], list[int]] = {}
 
-    def add_participant(self, role: str | None) -> None:
+    def add_participant(self, role: str | None, easy_read: bool = False) -> None:
         self._participants[_role(role)] += 1
+        self._easy_read += easy_read
 
     def add(self, row: ResponseRow) -> None:
         if row.round != COUNTED_ROUND or row.skipped or row.recommendation_id not in self._scope:
@@ -191,6 +195,7 @@ class StatsAccumulator:
             participants_by_role=MappingProxyType(dict(self._participants)),
             cells=MappingProxyType(cells),
             underrepresented=MappingProxyType(underrepresented),
+            easy_read=self._easy_read,
         )
 
 
@@ -286,6 +291,7 @@ def stats_views(stats: WorkshopStats, workshop_title: str, workshop_code: str) -
         )
         for role in stats.roles
     )
+    heading.append(Msg("stats.easy_read", {"count": stats.easy_read}))
     blocks: list[Part] = [Lines(tuple(heading))]
     if not stats.roles:
         blocks.append(Msg("stats.empty"))

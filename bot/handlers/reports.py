@@ -29,7 +29,7 @@ async def workshop_stats(services: Services, workshop: WorkshopInfo) -> Workshop
     accumulator = StatsAccumulator(workshop.scope)
     async with services.session_factory()() as session:
         for participant in await responses.participants(session, workshop.id):
-            accumulator.add_participant(participant.role)
+            accumulator.add_participant(participant.role, participant.easy_read)
         async for row in responses.stream_answers(session, workshop.id):
             accumulator.add(row)
     return accumulator.result()

@@ -144,7 +144,7 @@ async def _group_view_of(
     """Figures and a few typed quotes per recommendation, from the first round."""
     accumulator = StatsAccumulator(workshop.scope)
     for row in await responses.participants(session, workshop.id):
-        accumulator.add_participant(row.role)
+        accumulator.add_participant(row.role, row.easy_read)
     async for answer in responses.stream_answers(session, workshop.id):
         accumulator.add(answer)
     # Only words their writers agreed to share and a facilitator approved (/quotes); the
