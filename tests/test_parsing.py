@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.flows.catalogue import ROLES
 from bot.flows.parsing import (
     asks_for_help,
     is_no,
@@ -67,7 +68,16 @@ def test_every_language_brings_its_own_words() -> None:
         table = catalogue(language)
         for key in kinds:
             assert table.get(key, "").strip(), f"{language} has no {key}"
-    exclusive = ["yes", "no", "skip", "unsure", *(f"priority.{n}" for n in "12345")]
+    exclusive = [
+        "yes",
+        "no",
+        "skip",
+        "unsure",
+        "help",
+        "stop",
+        *(f"priority.{n}" for n in "12345"),
+        *(f"role.{role}" for role in ROLES),
+    ]
     for index, first in enumerate(exclusive):
         for second in exclusive[index + 1 :]:
             assert not words(first) & words(second), (first, second, words(first) & words(second))
