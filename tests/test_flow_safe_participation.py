@@ -9,7 +9,7 @@ import pytest
 
 from bot.flows import participant as flow
 from bot.flows.positions import REVIEW, ROLE, ROLE_OTHER, Question
-from bot.flows.safeguarding import leads
+from bot.flows.safeguarding import leads, screening
 from bot.flows.state import (
     AnswerInfo,
     ButtonPress,
@@ -257,3 +257,17 @@ def test_mydata_shows_follow_up_additions_and_the_consent_record() -> None:
     text = rendered_text(mydata.views(data, CATALOGUE))
     assert "anything to add: Only with human contact" in text
     assert "in Français (consent text 0123456789ab)" in text
+
+
+@pytest.mark.parametrize(
+    ("country", "override", "promise"),
+    [("FR", None, True), ("IT", None, False), ("FR", "Our own line 0800 000", False)],
+)
+def test_day_and_night_is_promised_only_for_lines_that_keep_it(
+    country: str, override: str | None, promise: bool
+) -> None:
+    ws = replace(workshop(), country=country, helpline=override)
+    text = rendered_text([screening.safety_reply(ws, can_ask_contact=True)])
+    assert ("day and night" in text) is promise, text
+    if country == "IT":
+        assert "10:00-24:00" in text

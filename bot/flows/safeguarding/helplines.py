@@ -15,9 +15,16 @@ HELPLINES_PATH = Path(__file__).with_name("helplines.yaml")
 class Helpline:
     name: str
     number: str
+    # When it answers, if not day and night ("every day 10:00-24:00"); None: 24/7.
+    hours: str | None = None
 
     def line(self) -> str:
-        return f"{self.number} ({self.name})"
+        hours = f", {self.hours}" if self.hours else ""
+        return f"{self.number} ({self.name}{hours})"
+
+    @property
+    def always_open(self) -> bool:
+        return self.hours is None
 
 
 @cache
@@ -25,7 +32,7 @@ def _load() -> tuple[str, dict[str, Helpline]]:
     with HELPLINES_PATH.open(encoding="utf-8") as handle:
         raw = yaml.safe_load(handle)
     countries = {
-        code: Helpline(str(entry["name"]), str(entry["number"]))
+        code: Helpline(str(entry["name"]), str(entry["number"]), entry.get("hours"))
         for code, entry in raw["countries"].items()
     }
     return str(raw["emergency"]), countries
@@ -45,3 +52,12 @@ def helpline_text(country: str | None, override: str | None = None) -> str | Non
         return override.strip()
     found = _load()[1].get((country or "").upper())
     return found.line() if found else None
+
+
+def helpline_always_open(country: str | None, override: str | None = None) -> bool:
+    """Only a line known to answer day and night may be called that: a workshop's own line,
+    or one with opening hours, is named without the promise."""
+    if override and override.strip():
+        return False
+    found = _load()[1].get((country or "").upper())
+    return found is not None and found.always_open

@@ -13,7 +13,11 @@ from dataclasses import replace
 from bot.flows.callbacks import Verb, callback
 from bot.flows.positions import Position
 from bot.flows.safeguarding.detector import detect
-from bot.flows.safeguarding.helplines import emergency_number, helpline_text
+from bot.flows.safeguarding.helplines import (
+    emergency_number,
+    helpline_always_open,
+    helpline_text,
+)
 from bot.flows.state import Change, Outcome, ParticipantInfo, RaiseAlert, SaveAnswer, WorkshopInfo
 from bot.flows.views import Button, Lines, Literal, Msg, Part, View
 
@@ -59,11 +63,13 @@ def screen(
 def help_lines(workshop: WorkshopInfo | None) -> tuple[Part, ...]:
     """112, the helpline and the workshop's own contact, one per line."""
     lines: list[Part] = [Msg("safety.emergency", {"number": emergency_number()})]
-    helpline = (
-        helpline_text(workshop.country, workshop.helpline) if workshop else helpline_text(None)
-    )
+    country, override = (workshop.country, workshop.helpline) if workshop else (None, None)
+    helpline = helpline_text(country, override)
     if helpline:
-        lines.append(Msg("safety.helpline", {"helpline": Literal(helpline)}))
+        # "Free, day and night" only for a line known to be both.
+        always = helpline_always_open(country, override)
+        key = "safety.helpline" if always else "safety.helpline_any"
+        lines.append(Msg(key, {"helpline": Literal(helpline)}))
     if workshop is not None and workshop.contact:
         lines.append(
             Msg(
