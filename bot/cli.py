@@ -30,8 +30,10 @@ def _configure_logging(level: str) -> None:
     # httpx logs every request URL at INFO, and those URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if level != "DEBUG":
-        # Alembic announces each of its plugins at INFO on every start.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        # Alembic announces each of its plugins at INFO on every start; APScheduler and the
+        # Application announce starting and stopping: chatter that hides our own lines.
+        for chatty in ("alembic", "apscheduler", "telegram.ext.Application"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
     # A failed first contact with Telegram is reported in one line by `_run`, not as
     # python-telegram-bot's traceback.
     for handler in logging.getLogger().handlers:
@@ -68,7 +70,7 @@ def _poll(application: AnyApplication) -> None:
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     """Poll (the default) or take webhooks; either way SIGINT and SIGTERM stop gracefully."""
-    from telegram.error import InvalidToken, NetworkError, TelegramError
+    from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
     from bot.app import build_application
     from bot.webhook import ListenError, serve, webhook_options
@@ -90,6 +92,17 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             _poll(application)
         else:
             asyncio.run(serve(application, options))
+    except BadRequest as error:  # before NetworkError, which it subclasses
+        message = str(error).replace(settings.telegram_bot_token, "<token>")
+        if options is not None and "webhook" in message.lower():
+            print(
+                f"Telegram refused the webhook URL {options.url}: {message}; it must be a "
+                "public https:// address (port 443, 80, 88 or 8443) with a valid certificate",
+                file=sys.stderr,
+            )
+        else:
+            print(f"telegram error: {message}", file=sys.stderr)
+        return 1
     except InvalidToken:
         print(
             "TELEGRAM_BOT_TOKEN was refused by Telegram: check it with @BotFather (/token)",
