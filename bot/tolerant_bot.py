@@ -26,8 +26,8 @@ class _NoUpdateDump(logging.Filter):
     """Keeps what people wrote out of python-telegram-bot's own log lines, at every level.
 
     Its parse error dumps the whole batch at CRITICAL, and at DEBUG it logs the parameters
-    and result of every call (message texts, answers shown in /review): the endpoint alone
-    is kept.
+    and result of every call (message texts, answers shown in /review) and every update it
+    processes: the endpoint and the update id alone are kept.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -38,6 +38,11 @@ class _NoUpdateDump(logging.Filter):
             record.msg = "Bot API call `%s`"
             endpoint = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
             record.args = (endpoint,)
+        elif message.startswith(("Processing update", "Dropping pending update")):
+            # The Application logs whole updates at DEBUG: their id is enough.
+            update = record.args[0] if isinstance(record.args, tuple) and record.args else None
+            record.msg = message.split("%", 1)[0] + "%s"
+            record.args = (f"id {getattr(update, 'update_id', '?')}",)
         return True
 
 
@@ -48,6 +53,7 @@ class TolerantBot(ExtBot[None]):
         super().__init__(*args, **kwargs)
         self._raw_updates: list[Any] = []
         self._LOGGER.addFilter(_NO_DUMP)
+        logging.getLogger("telegram.ext.Application").addFilter(_NO_DUMP)
 
     async def _post(
         self,

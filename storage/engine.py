@@ -6,6 +6,7 @@ into a wait rather than an error, and foreign keys are off by default in SQLite.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SessionFactory = async_sessionmaker[AsyncSession]
+
+# aiosqlite logs every statement with its parameters at DEBUG: people's answers would reach the
+# log whenever someone debugs. Its DEBUG lines say nothing else worth that.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
