@@ -9,6 +9,7 @@ answers.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -245,6 +246,18 @@ class Facilitator(Base):
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     added_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobState(StrEnum):
+    """Where a scheduled job is. A broadcast starts as a DRAFT until its author confirms it; a
+    job left RUNNING by a crash is runnable again, so it resumes."""
+
+    DRAFT = "draft"
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    MISSED = "missed"
 
 
 class ScheduledJob(Base):

@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -29,8 +28,8 @@ from bot.participation import workshop_info
 from bot.scheduling.retention import add_months, deletion_day, planned_deletion
 from bot.scheduling.retention import remove_voice_files as remove_recordings
 from bot.services import Services, services_from
-from storage.models import PendingInput, Workshop
-from storage.repositories import facilitators, schedules, workshops
+from storage.models import Workshop
+from storage.repositories import facilitators, pending_inputs, schedules, workshops
 from storage.repositories import retention as stored_retention
 from storage.repositories.safeguarding import RELAY_INPUT
 
@@ -183,16 +182,8 @@ async def _decide_and_store(
             assert workshop is not None and workshop.id == change.workshop_id
             extra.append(await _close(session, workshop, now, language))
         elif isinstance(change, flow.AskToConfirmDeletion):
-            await session.execute(
-                delete(PendingInput).where(PendingInput.telegram_user_id == user_id)
-            )
-            session.add(
-                PendingInput(
-                    telegram_user_id=user_id,
-                    kind=flow.DELETE_WORKSHOP_INPUT,
-                    workshop_id=change.workshop_id,
-                    created_at=now,
-                )
+            await pending_inputs.expect(
+                session, user_id, flow.DELETE_WORKSHOP_INPUT, change.workshop_id, now
             )
     return _Result(outcome, snapshot, language, created or workshop, extra)
 
@@ -220,7 +211,7 @@ async def _about_named(
         activity = await stored_retention.last_activity(session, workshop.id)
         return _Named(retention=_retention(workshop, activity.get(workshop.id), now, language))
     if command == "deleteworkshop":
-        pending = await session.get(PendingInput, user_id)
+        pending = await pending_inputs.get(session, user_id)
         return _Named(
             participants=await stored_retention.participant_count(session, workshop.id),
             in_conversation=pending is not None and pending.kind == RELAY_INPUT,
@@ -254,13 +245,13 @@ async def on_deletion_input(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     typed, user_id, telegram_language = message.text, user.id, user.language_code
 
     async def work(session: AsyncSession) -> tuple[str, list[View]] | None:
-        pending = await session.get(PendingInput, user_id)
+        pending = await pending_inputs.get(session, user_id)
         if pending is None or pending.kind != flow.DELETE_WORKSHOP_INPUT:
             return None
         language = await language_for(services, session, user_id, telegram_language)
         workshop = await session.get(Workshop, pending.workshop_id)
         age = services.clock() - pending.created_at
-        await session.execute(delete(PendingInput).where(PendingInput.telegram_user_id == user_id))
+        await pending_inputs.clear(session, user_id)
         info = workshop_info(workshop) if workshop is not None else None
         expired = age > timedelta(minutes=flow.DELETE_CONFIRM_MINUTES)
         outcome = flow.confirm_deletion(info, typed, expired=expired)

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
@@ -27,8 +26,8 @@ from bot.handlers.participant import pseudonymous
 from bot.handlers.sending import deliver
 from bot.scheduling.messages import local_datetime, local_when
 from bot.services import Services, services_from
-from storage.models import PendingInput, ScheduledJob, Workshop
-from storage.repositories import schedules, workshops
+from storage.models import JobState, ScheduledJob, Workshop
+from storage.repositories import pending_inputs, schedules, workshops
 
 log = logging.getLogger(__name__)
 COMMANDS = ("schedule", "broadcast", "scheduled", "followup", "nudges")
@@ -156,15 +155,7 @@ async def _command(
         return await _set_followup(services, session, workshop, args[1:], user.id)
     if name == "nudges":
         return _set_nudges(workshop, args[1:])
-    await session.execute(delete(PendingInput).where(PendingInput.telegram_user_id == user.id))
-    session.add(
-        PendingInput(
-            telegram_user_id=user.id,
-            kind="broadcast",
-            workshop_id=workshop.id,
-            created_at=services.clock(),
-        )
-    )
+    await pending_inputs.expect(session, user.id, "broadcast", workshop.id, services.clock())
     return _Reply([text_view("broadcast.ask", title=Literal(workshop.title))])
 
 
@@ -243,12 +234,12 @@ async def _button(services: Services, session: AsyncSession, update: Update) -> 
             return stale
         view = await _scheduled_view(session, workshop, language)
         return _Reply([view], toast=Msg("scheduled.cancelled"), replace=True)
-    if job.state != "draft" or job.created_by != user.id or len(parts) != 3:
+    if job.state != JobState.DRAFT or job.created_by != user.id or len(parts) != 3:
         return stale
     if parts[2] != "go":
-        job.state = "cancelled"
+        job.state = JobState.CANCELLED
         return _Reply([text_view("broadcast.cancelled")], replace=True)
-    job.state = "pending"
+    job.state = JobState.PENDING
     job.due_at = services.clock()
     if query.message is not None:
         job.progress_chat_id = query.message.chat.id
@@ -265,20 +256,20 @@ async def _broadcast_text(
 ) -> _Reply | None:
     user = update.effective_user
     assert user is not None
-    pending = await session.get(PendingInput, user.id)
+    pending = await pending_inputs.get(session, user.id)
     if pending is None:
         return None
     language = await _language(services, session, update)
     workshop = await session.get(Workshop, pending.workshop_id)
     body = text.strip()
     if body.lower() == "/cancel" or workshop is None:
-        await session.delete(pending)
+        await pending_inputs.clear(session, user.id)
         return _Reply([text_view("broadcast.cancelled")])
     if not body:
         return _Reply([text_view("broadcast.empty")])  # still waiting for the text
     if len(body) > screens.MAX_BROADCAST_CHARS:
         return _Reply([text_view("broadcast.too_long", limit=screens.MAX_BROADCAST_CHARS)])
-    await session.delete(pending)
+    await pending_inputs.clear(session, user.id)
     job = await schedules.add(
         session,
         workshop_id=workshop.id,
@@ -288,7 +279,7 @@ async def _broadcast_text(
         created_by=user.id,
         now=services.clock(),
     )
-    job.state = "draft"
+    job.state = JobState.DRAFT
     count = len(
         await schedules.reachable_participants(session, workshop.id, respect_setting=False)
     )
@@ -353,7 +344,7 @@ async def on_pending_input(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if not is_facilitator(services, user.id):
         return  # only facilitators are ever asked for a text; nobody else pays a query
     async with services.session_factory()() as session:
-        pending = await session.get(PendingInput, user.id)
+        pending = await pending_inputs.get(session, user.id)
         kind = pending.kind if pending is not None else None
     if kind is None:
         return

@@ -48,7 +48,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.handlers.sending import keyboard
 from bot.rendering import RenderedMessage
-from storage.models import Delivery, ScheduledJob
+from storage.models import Delivery, JobState, ScheduledJob
 from storage.repositories import deliveries
 
 log = logging.getLogger(__name__)
@@ -216,10 +216,10 @@ class Outbox:
                 state = await deliveries.job_state(session, job_id)
                 batch = (
                     await deliveries.pending_batch(session, job_id, self._batch_size)
-                    if state == deliveries.JOB_RUNNING
+                    if state == JobState.RUNNING
                     else []
                 )
-            if state != deliveries.JOB_RUNNING:
+            if state != JobState.RUNNING:
                 job.state = state or job.state
                 report = await self._report(job_id)
                 self._log(job, report)
@@ -239,7 +239,7 @@ class Outbox:
         now = self._clock()
         async with self._sessions.begin() as session:
             if await deliveries.finish_job(session, job_id, now):
-                job.state, job.finished_at = deliveries.JOB_DONE, now
+                job.state, job.finished_at = JobState.DONE, now
             report = summary_of(await deliveries.counts(session, job_id))
         self._log(job, report)
         await self._notify(job, report)
@@ -263,7 +263,7 @@ class Outbox:
         """Claim the job and, on first run, write its deliveries, in one transaction."""
         async with self._sessions.begin() as session:
             current = await deliveries.get_job(session, job_id)
-            was_pending = current is not None and current.state == deliveries.JOB_PENDING
+            was_pending = current is not None and current.state == JobState.PENDING
             job = await deliveries.claim_job(session, job_id, self._clock())
             if job is None:
                 log.info("job %d is not runnable", job_id)

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from babel.dates import format_date
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.error import TelegramError
@@ -38,7 +37,7 @@ from bot.flows.views import Literal, View, text_view
 from bot.handlers.sending import send_view
 from bot.services import Services
 from storage.models import Workshop
-from storage.repositories import people
+from storage.repositories import people, workshops
 from storage.repositories import retention as stored
 from storage.repositories.retention import Aggregates, Removed
 
@@ -271,9 +270,7 @@ async def _warn(services: Services, bot: Bot, workshop_id: int, now: datetime) -
         )
         await _tell(bot, services, user_id, view, language)
     async with services.session_factory()() as session, session.begin():
-        await session.execute(
-            update(Workshop).where(Workshop.id == workshop_id).values(retention_warned_at=now)
-        )
+        await workshops.mark_retention_warned(session, workshop_id, now)
     log.info("workshop %s: retention warning sent to %d facilitators", workshop.code, len(told))
 
 

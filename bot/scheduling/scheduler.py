@@ -12,7 +12,6 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -25,7 +24,7 @@ from bot.scheduling.messages import Composer, local_datetime, recipients
 from bot.scheduling.outbox import DeliveryReport, Outbox
 from bot.scheduling.retention import expire as expire_retention
 from bot.services import Services
-from storage.models import Participant, Person, ScheduledJob, Workshop
+from storage.models import JobState, Participant, ScheduledJob, Workshop
 from storage.repositories import people, safeguarding, schedules
 
 log = logging.getLogger(__name__)
@@ -63,7 +62,7 @@ class Scheduler:
                 ]
             sent: list[int] = []
             for job_id, kind, due_at, state in due:
-                if state == "pending" and timeline.is_missed(kind, due_at, now):
+                if state == JobState.PENDING and timeline.is_missed(kind, due_at, now):
                     await self._missed(job_id)
                     continue
                 if await self.outbox.run(job_id) is not None:
@@ -85,18 +84,7 @@ class Scheduler:
         """
         now = self.services.clock()
         async with self.services.session_factory()() as session, session.begin():
-            rows = await session.execute(
-                select(Participant, Person, Workshop)
-                .join(Person, Person.telegram_user_id == Participant.telegram_user_id)
-                .join(Workshop, Workshop.id == Participant.workshop_id)
-                .where(
-                    Participant.finished_at.is_(None),
-                    Workshop.status == "active",
-                    Person.reminders_enabled.is_(True),
-                    Person.unreachable.is_(False),
-                    ~safeguarding.unhandled_alert_of(Participant.id),
-                )
-            )
+            rows = await schedules.nudge_candidates(session)
             due: dict[int, list[Participant]] = defaultdict(list)
             for participant, person, workshop in rows:
                 candidate = NudgeCandidate(

@@ -18,7 +18,7 @@ from typing import Any, Final
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Delivery, Person, ScheduledJob
+from storage.models import Delivery, JobState, Person, ScheduledJob
 
 # Delivery states. Only PENDING is ever picked up by a sender; the others are final.
 PENDING: Final = "pending"
@@ -28,13 +28,8 @@ FAILED: Final = "failed"  # permanent error, or retries used up
 SKIPPED: Final = "skipped"  # nothing to send any more (e.g. they opted out since)
 DELIVERY_STATES: Final = (PENDING, SENT, BLOCKED, FAILED, SKIPPED)
 
-# Job states. A job left RUNNING by a crash is runnable again so it can resume.
-JOB_PENDING: Final = "pending"
-JOB_RUNNING: Final = "running"
-JOB_DONE: Final = "done"
-JOB_CANCELLED: Final = "cancelled"
-JOB_MISSED: Final = "missed"
-RUNNABLE_JOB_STATES: Final = (JOB_PENDING, JOB_RUNNING)
+# A job left RUNNING by a crash is runnable again so it can resume.
+RUNNABLE_JOB_STATES: Final = (JobState.PENDING, JobState.RUNNING)
 
 MAX_ERROR_CHARS: Final = 200  # the column holds 255; errors are a diagnosis, not a log
 # Far below SQLite's bound-variable limit, so huge audiences are looked up in chunks.
@@ -77,11 +72,11 @@ async def claim_job(session: AsyncSession, job_id: int, now: datetime) -> Schedu
     job = await session.get(ScheduledJob, job_id)
     if job is None or job.state not in RUNNABLE_JOB_STATES:
         return None
-    if job.state == JOB_PENDING:
+    if job.state == JobState.PENDING:
         result = await session.execute(
             update(ScheduledJob)
-            .where(ScheduledJob.id == job_id, ScheduledJob.state == JOB_PENDING)
-            .values(state=JOB_RUNNING, started_at=now)
+            .where(ScheduledJob.id == job_id, ScheduledJob.state == JobState.PENDING)
+            .values(state=JobState.RUNNING, started_at=now)
             .execution_options(synchronize_session=False)
         )
         if _rowcount(result) != 1:
@@ -94,8 +89,8 @@ async def finish_job(session: AsyncSession, job_id: int, now: datetime) -> bool:
     """Running becomes done; a job cancelled meanwhile stays cancelled. True if it changed."""
     result = await session.execute(
         update(ScheduledJob)
-        .where(ScheduledJob.id == job_id, ScheduledJob.state == JOB_RUNNING)
-        .values(state=JOB_DONE, finished_at=now)
+        .where(ScheduledJob.id == job_id, ScheduledJob.state == JobState.RUNNING)
+        .values(state=JobState.DONE, finished_at=now)
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result) == 1

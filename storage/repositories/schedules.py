@@ -9,10 +9,8 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Answer, Participant, Person, ScheduledJob, Workshop
+from storage.models import Answer, JobState, Participant, Person, ScheduledJob, Workshop
 from storage.repositories.safeguarding import unhandled_alert_of
-
-TIMELINE_STATES = ("pending",)
 
 
 async def add(
@@ -29,7 +27,7 @@ async def add(
         workshop_id=workshop_id,
         kind=kind,
         due_at=due_at,
-        state="pending",
+        state=JobState.PENDING,
         payload=dict(payload or {}),
         created_by=created_by,
         created_at=now,
@@ -45,10 +43,10 @@ async def cancel_pending(session: AsyncSession, workshop_id: int, kinds: Iterabl
         update(ScheduledJob)
         .where(
             ScheduledJob.workshop_id == workshop_id,
-            ScheduledJob.state == "pending",
+            ScheduledJob.state == JobState.PENDING,
             ScheduledJob.kind.in_(list(kinds)),
         )
-        .values(state="cancelled")
+        .values(state=JobState.CANCELLED)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -56,19 +54,39 @@ async def cancel_pending(session: AsyncSession, workshop_id: int, kinds: Iterabl
 async def cancel(session: AsyncSession, job_id: int) -> ScheduledJob | None:
     """Cancel one job if it has not started; returns it, or None if it could not be."""
     job = await session.get(ScheduledJob, job_id)
-    if job is None or job.state != "pending":
+    if job is None or job.state != JobState.PENDING:
         return None
-    job.state = "cancelled"
+    job.state = JobState.CANCELLED
     return job
 
 
 async def pending_for(session: AsyncSession, workshop_id: int) -> Sequence[ScheduledJob]:
     result = await session.scalars(
         select(ScheduledJob)
-        .where(ScheduledJob.workshop_id == workshop_id, ScheduledJob.state == "pending")
+        .where(ScheduledJob.workshop_id == workshop_id, ScheduledJob.state == JobState.PENDING)
         .order_by(ScheduledJob.due_at, ScheduledJob.id)
     )
     return result.all()
+
+
+async def nudge_candidates(
+    session: AsyncSession,
+) -> Sequence[tuple[Participant, Person, Workshop]]:
+    """Unfinished participants of active workshops who accept reminders, can be reached and
+    have no safeguarding alert waiting: the timeline decides which are due a nudge."""
+    rows = await session.execute(
+        select(Participant, Person, Workshop)
+        .join(Person, Person.telegram_user_id == Participant.telegram_user_id)
+        .join(Workshop, Workshop.id == Participant.workshop_id)
+        .where(
+            Participant.finished_at.is_(None),
+            Workshop.status == "active",
+            Person.reminders_enabled.is_(True),
+            Person.unreachable.is_(False),
+            ~unhandled_alert_of(Participant.id),
+        )
+    )
+    return [(participant, person, workshop) for participant, person, workshop in rows]
 
 
 async def next_due(session: AsyncSession, workshop_id: int, kind: str) -> datetime | None:
@@ -77,7 +95,7 @@ async def next_due(session: AsyncSession, workshop_id: int, kind: str) -> dateti
         select(func.min(ScheduledJob.due_at)).where(
             ScheduledJob.workshop_id == workshop_id,
             ScheduledJob.kind == kind,
-            ScheduledJob.state == "pending",
+            ScheduledJob.state == JobState.PENDING,
         )
     )
 
@@ -87,8 +105,8 @@ async def runnable(session: AsyncSession, now: datetime) -> Sequence[ScheduledJo
     result = await session.scalars(
         select(ScheduledJob)
         .where(
-            (ScheduledJob.state == "running")
-            | and_(ScheduledJob.state == "pending", ScheduledJob.due_at <= now)
+            (ScheduledJob.state == JobState.RUNNING)
+            | and_(ScheduledJob.state == JobState.PENDING, ScheduledJob.due_at <= now)
         )
         .order_by(ScheduledJob.due_at, ScheduledJob.id)
     )
@@ -98,8 +116,8 @@ async def runnable(session: AsyncSession, now: datetime) -> Sequence[ScheduledJo
 async def mark_missed(session: AsyncSession, job_id: int, now: datetime) -> None:
     await session.execute(
         update(ScheduledJob)
-        .where(ScheduledJob.id == job_id, ScheduledJob.state == "pending")
-        .values(state="missed", finished_at=now)
+        .where(ScheduledJob.id == job_id, ScheduledJob.state == JobState.PENDING)
+        .values(state=JobState.MISSED, finished_at=now)
     )
 
 
@@ -139,10 +157,3 @@ async def participants_who_answered(session: AsyncSession, workshop_id: int) -> 
         .order_by(Participant.id)
     )
     return list(result.all())
-
-
-async def scheduled_workshops(session: AsyncSession) -> Sequence[Workshop]:
-    result = await session.scalars(
-        select(Workshop).where(Workshop.status == "active").order_by(Workshop.id)
-    )
-    return result.all()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Participant, Workshop
@@ -76,6 +77,12 @@ async def ensure_default(
         languages=languages,
         is_default=True,
         retention_months=retention_months,
+    )
+
+
+async def mark_retention_warned(session: AsyncSession, workshop_id: int, now: datetime) -> None:
+    await session.execute(
+        update(Workshop).where(Workshop.id == workshop_id).values(retention_warned_at=now)
     )
 
 
