@@ -15,7 +15,7 @@ from telegram.error import TelegramError
 from bot.flows.callbacks import Verb, callback
 from bot.flows.safeguarding import leads
 from bot.flows.views import Button, Literal, Msg, View
-from bot.handlers.sending import send_view
+from bot.sending import send_view
 from bot.services import Services
 from storage.repositories import people, safeguarding
 from storage.repositories.safeguarding import AlertContext

@@ -23,10 +23,10 @@ from bot.handlers.events import event_kind, to_event
 from bot.handlers.once import is_facilitator, language_for, run_once
 from bot.handlers.participant import pseudonymous
 from bot.handlers.reports import send_export, send_stats
-from bot.handlers.sending import deliver
 from bot.participation import workshop_info
 from bot.scheduling.retention import add_months, deletion_day, planned_deletion
 from bot.scheduling.retention import remove_voice_files as remove_recordings
+from bot.sending import deliver
 from bot.services import Services, services_from
 from storage.models import Workshop
 from storage.repositories import facilitators, pending_inputs, schedules, workshops

@@ -23,7 +23,7 @@ from bot.flows.state import Action, Event, Join, Outcome
 from bot.flows.views import View, text_view
 from bot.handlers.events import event_kind, to_event
 from bot.handlers.once import is_facilitator, run_once
-from bot.handlers.sending import deliver, remove_keyboard
+from bot.sending import deliver, remove_keyboard
 from bot.services import Services, services_from
 from locales import reading
 from storage.repositories import answers, people

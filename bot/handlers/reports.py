@@ -17,7 +17,7 @@ from bot.exports.run import ExportFormat, export_voices, export_workshop
 from bot.flows.state import WorkshopInfo
 from bot.flows.stats import StatsAccumulator, WorkshopStats, stats_views
 from bot.flows.views import Literal, Msg, Param
-from bot.handlers.sending import send_view
+from bot.sending import send_view
 from bot.services import Services
 from storage.repositories import responses
 

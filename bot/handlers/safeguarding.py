@@ -17,7 +17,7 @@ from bot.flows.views import View, text_view
 from bot.handlers.events import to_event
 from bot.handlers.once import language_for, run_once
 from bot.handlers.participant import pseudonymous
-from bot.handlers.sending import deliver
+from bot.sending import deliver
 from bot.services import Services, services_from
 from storage.repositories import safeguarding
 

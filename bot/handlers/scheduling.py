@@ -23,8 +23,8 @@ from bot.handlers.events import event_kind, to_event
 from bot.handlers.facilitator import on_deletion_input
 from bot.handlers.once import is_facilitator, language_for, run_once
 from bot.handlers.participant import pseudonymous
-from bot.handlers.sending import deliver
 from bot.scheduling.messages import local_datetime, local_when
+from bot.sending import deliver
 from bot.services import Services, services_from
 from storage.models import JobState, ScheduledJob, Workshop
 from storage.repositories import pending_inputs, schedules, workshops

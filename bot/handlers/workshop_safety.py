@@ -15,8 +15,8 @@ from bot.flows.state import Command, WorkshopInfo
 from bot.handlers.events import to_event
 from bot.handlers.once import is_facilitator, language_for, run_once
 from bot.handlers.participant import pseudonymous
-from bot.handlers.sending import deliver
 from bot.participation import workshop_info
+from bot.sending import deliver
 from bot.services import Services, services_from
 from storage.models import Workshop
 from storage.repositories import workshops

@@ -46,8 +46,8 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.handlers.sending import keyboard
 from bot.rendering import RenderedMessage
+from bot.sending import keyboard
 from storage.models import Delivery, JobState, ScheduledJob
 from storage.repositories import deliveries
 

@@ -34,7 +34,7 @@ from bot.flows.positions import Question
 from bot.flows.stats import COUNTED_ROUND
 from bot.flows.timeline import zone
 from bot.flows.views import Literal, View, text_view
-from bot.handlers.sending import send_view
+from bot.sending import send_view
 from bot.services import Services
 from storage.models import Workshop
 from storage.repositories import people, workshops

@@ -1,4 +1,9 @@
-"""Render view models and send them: the only place that builds Telegram messages."""
+"""Render view models and send them to Telegram, for the handlers and the scheduler alike.
+
+It sits below both, so neither imports upwards. A few places still call the Bot directly for
+what this module does not do: the outbox (its own retry and delivery bookkeeping), the
+scheduler's progress edit and missed-job notice, the error reply and the /stats chart.
+"""
 
 from __future__ import annotations
 
