@@ -27,7 +27,7 @@ from bot.config import Settings
 from bot.flows import facilitator, quotes, workshop_safety
 from bot.flows.catalogue import load_catalogue
 from bot.flows.safeguarding.detector import warm_up
-from bot.flows.screens import HELP_COMMANDS
+from bot.flows.screens import PARTICIPANT_COMMANDS
 from bot.flows.views import Msg
 from bot.handlers.chats import on_button_outside_private_chat
 from bot.handlers.errors import on_error
@@ -90,7 +90,7 @@ async def open_database(services: Services, *, migrate: bool = True) -> None:
 def command_menu(renderer: Renderer, language: str) -> list[BotCommand]:
     """The menu Telegram shows next to the text box, from the same strings as /help."""
     menu = []
-    for name in HELP_COMMANDS:
+    for name in PARTICIPANT_COMMANDS:
         line = renderer.plain(Msg(f"help.{name}"), language)
         description = line.split(":", 1)[-1].strip()
         menu.append(BotCommand(name, description[:256]))

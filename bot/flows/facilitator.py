@@ -27,7 +27,7 @@ COMMANDS = (
 )
 # Handled elsewhere (bot.handlers.scheduling, .quotes, .workshop_safety), listed here so /help
 # shows every facilitator command.
-HELP_COMMANDS = (
+FACILITATOR_HELP_COMMANDS = (
     *COMMANDS,
     "schedule",
     "scheduled",

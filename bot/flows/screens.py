@@ -14,7 +14,7 @@ from bot.flows.state import AnswerInfo, ParticipantInfo, WorkshopInfo
 from bot.flows.views import Button, CatalogueText, Lines, Literal, Msg, Part, View, text_view
 
 PREVIEW_CHARS = 150
-HELP_COMMANDS = (
+PARTICIPANT_COMMANDS = (
     "start",
     "help",
     "review",
@@ -405,7 +405,7 @@ def withdraw_choice(*, several_workshops: bool) -> View:
 def help_view(
     *, unknown: str | None = None, facilitator: bool = False, workshop: WorkshopInfo | None = None
 ) -> View:
-    lines = tuple(Msg(f"help.{name}") for name in HELP_COMMANDS)
+    lines = tuple(Msg(f"help.{name}") for name in PARTICIPANT_COMMANDS)
     blocks: list[Part] = []
     if unknown is not None:
         blocks.append(Msg("unknown_command", {"command": Literal(unknown)}))
@@ -426,9 +426,9 @@ def help_view(
 
 
 def facilitator_help_lines() -> Lines:
-    from bot.flows.facilitator import HELP_COMMANDS
+    from bot.flows.facilitator import FACILITATOR_HELP_COMMANDS
 
-    return Lines(tuple(Msg(f"fac.help.{name}") for name in HELP_COMMANDS))
+    return Lines(tuple(Msg(f"fac.help.{name}") for name in FACILITATOR_HELP_COMMANDS))
 
 
 def language_choice(languages: tuple[str, ...], current: str | None) -> View:

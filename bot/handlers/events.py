@@ -8,7 +8,7 @@ from telegram import Message, Update
 
 from bot.flows import facilitator, quotes, scheduling, workshop_safety
 from bot.flows.callbacks import decode
-from bot.flows.screens import HELP_COMMANDS
+from bot.flows.screens import PARTICIPANT_COMMANDS
 from bot.flows.state import (
     ButtonPress,
     Command,
@@ -21,8 +21,8 @@ from bot.flows.state import (
 
 _KNOWN_COMMANDS = frozenset(
     (
-        *HELP_COMMANDS,
-        *facilitator.HELP_COMMANDS,
+        *PARTICIPANT_COMMANDS,
+        *facilitator.FACILITATOR_HELP_COMMANDS,
         quotes.COMMAND,
         workshop_safety.COMMAND,
         "cancel",
