@@ -37,9 +37,9 @@ from bot.handlers.quotes import BUTTON_PATTERN as QUOTE_BUTTONS
 from bot.handlers.quotes import on_quotes_update
 from bot.handlers.safeguarding import BUTTON_PATTERN as ALERT_BUTTONS
 from bot.handlers.safeguarding import on_alert_button, on_lead_message
-from bot.handlers.scheduling import BUTTON_PATTERN as SCHEDULE_BUTTONS
-from bot.handlers.scheduling import COMMANDS as SCHEDULE_COMMANDS
-from bot.handlers.scheduling import on_pending_input, on_schedule_update
+from bot.handlers.timeline_commands import BUTTON_PATTERN as SCHEDULE_BUTTONS
+from bot.handlers.timeline_commands import COMMANDS as SCHEDULE_COMMANDS
+from bot.handlers.timeline_commands import on_pending_input, on_schedule_update
 from bot.handlers.workshop_safety import on_safety_command
 from bot.rendering import Renderer
 from bot.scheduling.scheduler import Scheduler

@@ -25,8 +25,8 @@ COMMANDS = (
     "closeworkshop",
     "deleteworkshop",
 )
-# Handled elsewhere (bot.handlers.scheduling, .quotes, .workshop_safety), listed here so /help
-# shows every facilitator command.
+# Handled elsewhere (bot.handlers.timeline_commands, .quotes, .workshop_safety), listed here
+# so /help shows every facilitator command.
 FACILITATOR_HELP_COMMANDS = (
     *COMMANDS,
     "schedule",

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from telegram import Message, Update
 
-from bot.flows import facilitator, quotes, scheduling, workshop_safety
+from bot.flows import facilitator, quotes, timeline_commands, workshop_safety
 from bot.flows.callbacks import decode
 from bot.flows.screens import PARTICIPANT_COMMANDS
 from bot.flows.state import (
@@ -33,9 +33,9 @@ _KNOWN_COMMANDS = frozenset(
 _OTHER_BUTTON_PREFIXES = frozenset(
     (
         facilitator.CALLBACK_PREFIX,
-        scheduling.SCHEDULE_PREFIX,
-        scheduling.CANCEL_PREFIX,
-        scheduling.BROADCAST_PREFIX,
+        timeline_commands.SCHEDULE_PREFIX,
+        timeline_commands.CANCEL_PREFIX,
+        timeline_commands.BROADCAST_PREFIX,
     )
 )
 

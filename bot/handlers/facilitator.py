@@ -2,7 +2,8 @@
 
 Refusals are logged at WARNING with a hashed user tag, so an operator can see attempts
 without the log holding Telegram ids. The code typed to confirm /deleteworkshop arrives here
-through the pending-input handler (bot.handlers.scheduling), which sees every typed text first.
+through the pending-input handler (bot.handlers.timeline_commands), which sees every typed
+text first.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.flows import scheduling as screens
+from bot.flows import timeline_commands as screens
 from bot.flows.facilitator import DELETE_WORKSHOP_INPUT
 from bot.flows.timeline import TIMELINE_KINDS, JobKind, ScheduleError, parse_start, plan, zone
 from bot.flows.views import Literal, Msg, View, text_view
