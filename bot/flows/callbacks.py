@@ -41,6 +41,11 @@ class Verb(StrEnum):
     REMINDERS_OFF = "roff"  # roff: "Stop reminders", on every reminder and nudge
     QUOTE_REVIEW = "qa"  # qa:<answer id>:a|h: a facilitator approves or hides a quote
     ALERT = "sg"  # sg:<alert id>:show|done|write|end: a safeguarding lead's buttons
+    # Facilitators' buttons: same codec, routed to their handlers by verb.
+    WORKSHOP_SETTING = "fw"  # fw:<code>:<op>:<arg>: a workshop's settings and scope picker
+    SCHEDULE_PICK = "fs"  # fs:<code>:d:<yyyymmdd>, :t:<day>:<hhmm>, :z:<day>:<hhmm>:<zone>
+    SCHEDULE_CANCEL = "fc"  # fc:<job id>: cancel a planned job
+    BROADCAST_CONFIRM = "fb"  # fb:<job id>:go|no: send or drop a broadcast draft
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from bot.flows.callbacks import MAX_CALLBACK_BYTES
+from bot.flows.callbacks import Verb, callback, decode
 from bot.flows.catalogue import ROLES
 from bot.flows.state import ButtonPress, Command, WorkshopInfo
 from bot.flows.views import Button, CatalogueText, Lines, Literal, Msg, Part, View, text_view
@@ -37,7 +37,7 @@ FACILITATOR_HELP_COMMANDS = (
     "quotes",
     "safety",
 )
-CALLBACK_PREFIX = "fw"
+CALLBACK_PREFIX = Verb.WORKSHOP_SETTING.value
 MAX_TITLE_CHARS = 120
 SCOPE_PRESETS = ("headline", "detailed")
 # Commands that act on one workshop and name it by code (never "the latest" by default).
@@ -156,9 +156,7 @@ class FacilitatorOutcome:
 
 
 def _data(code: str, op: str, arg: str = "") -> str:
-    data = f"{CALLBACK_PREFIX}:{code}:{op}:{arg}"
-    assert len(data.encode()) <= MAX_CALLBACK_BYTES, data
-    return data
+    return callback(Verb.WORKSHOP_SETTING, code, op, arg)
 
 
 def workshop_code_in(event: Command | ButtonPress) -> str | None:
@@ -166,8 +164,10 @@ def workshop_code_in(event: Command | ButtonPress) -> str | None:
         if event.name in CODE_COMMANDS and event.args:
             return event.args[0].strip().upper()
         return None
-    parts = event.data.split(":")
-    return parts[1].upper() if len(parts) >= 3 and parts[0] == CALLBACK_PREFIX else None
+    pressed = decode(event.data)
+    if pressed is None or pressed.verb is not Verb.WORKSHOP_SETTING or len(pressed.args) < 2:
+        return None
+    return (pressed.arg(0) or "").upper()
 
 
 # ---- screens -------------------------------------------------------------------------------
@@ -461,11 +461,13 @@ _COMMANDS: dict[str, Callable[[FacilitatorSnapshot, Command], FacilitatorOutcome
 
 
 def _button(snapshot: FacilitatorSnapshot, press: ButtonPress) -> FacilitatorOutcome:
-    parts = press.data.split(":")
+    pressed = decode(press.data)
     workshop = snapshot.workshop
-    if len(parts) != 4 or workshop is None:
+    if pressed is None or pressed.verb is not Verb.WORKSHOP_SETTING or len(pressed.args) != 3:
         return FacilitatorOutcome(toast=Msg("stale_button"))
-    _, _, op, arg = parts
+    if workshop is None:
+        return FacilitatorOutcome(toast=Msg("stale_button"))
+    _, op, arg = pressed.args
     if op == "ok":
         return FacilitatorOutcome([settings(workshop, snapshot)], replace_origin=True)
     if op == "pk":

@@ -140,7 +140,10 @@ def _dispatch(snapshot: Snapshot, event: Event) -> Outcome:
         parsed = decode(event.data)
         if parsed is None:
             return Outcome(language, toast=Msg("stale_button"))
-        return _BUTTONS[parsed.verb](snapshot, parsed, language)
+        button = _BUTTONS.get(parsed.verb)
+        if button is None:  # a facilitator's or a lead's verb: not a participant's button
+            return _stale(snapshot, language)
+        return button(snapshot, parsed, language)
     participant = snapshot.participant
     if participant is None:
         languages = _typed_in(snapshot, snapshot.target)

@@ -13,12 +13,13 @@ from datetime import date, datetime, timedelta
 
 from babel.dates import format_date
 
+from bot.flows.callbacks import Verb, callback, decode
 from bot.flows.timeline import DEFAULT_TIMEZONE
 from bot.flows.views import Button, Lines, Literal, Msg, Part, View, text_view
 
-SCHEDULE_PREFIX = "fs"
-CANCEL_PREFIX = "fc"
-BROADCAST_PREFIX = "fb"
+SCHEDULE_PREFIX = Verb.SCHEDULE_PICK.value
+CANCEL_PREFIX = Verb.SCHEDULE_CANCEL.value
+BROADCAST_PREFIX = Verb.BROADCAST_CONFIRM.value
 DAYS_OFFERED = 21
 TIMES_OFFERED = tuple(f"{hour:02d}:{minute:02d}" for hour in range(8, 19) for minute in (0, 30))
 ZONES = (
@@ -49,7 +50,10 @@ def _day_label(day: date, language: str) -> str:
 def day_picker(code: str, title: str, today: date, language: str) -> View:
     days = [today + timedelta(days=n) for n in range(1, DAYS_OFFERED + 1)]
     buttons = [
-        Button(Literal(_day_label(day, language)), f"{SCHEDULE_PREFIX}:{code}:d:{day:%Y%m%d}")
+        Button(
+            Literal(_day_label(day, language)),
+            callback(Verb.SCHEDULE_PICK, code, "d", f"{day:%Y%m%d}"),
+        )
         for day in days
     ]
     return View((Msg("schedule.pick_day", {"title": Literal(title)}),), _rows(buttons, 3))
@@ -57,7 +61,10 @@ def day_picker(code: str, title: str, today: date, language: str) -> View:
 
 def time_picker(code: str, title: str, day: date, language: str) -> View:
     buttons = [
-        Button(Literal(at), f"{SCHEDULE_PREFIX}:{code}:t:{day:%Y%m%d}:{at.replace(':', '')}")
+        Button(
+            Literal(at),
+            callback(Verb.SCHEDULE_PICK, code, "t", f"{day:%Y%m%d}", at.replace(":", "")),
+        )
         for at in TIMES_OFFERED
     ]
     text = Msg("schedule.pick_time", {"title": Literal(title), "day": _day_label(day, language)})
@@ -68,7 +75,9 @@ def zone_picker(code: str, title: str, day: date, at: str, language: str) -> Vie
     buttons = [
         Button(
             Literal(name.split("/")[-1].replace("_", " ")),
-            f"{SCHEDULE_PREFIX}:{code}:z:{day:%Y%m%d}:{at.replace(':', '')}:{index}",
+            callback(
+                Verb.SCHEDULE_PICK, code, "z", f"{day:%Y%m%d}", at.replace(":", ""), str(index)
+            ),
         )
         for index, name in enumerate(ZONES)
     ]
@@ -91,10 +100,10 @@ class ScheduleChoice:
 
 
 def parse_schedule_button(data: str) -> ScheduleChoice | None:
-    parts = data.split(":")
-    if len(parts) < 4 or parts[0] != SCHEDULE_PREFIX:
+    pressed = decode(data)
+    if pressed is None or pressed.verb is not Verb.SCHEDULE_PICK or len(pressed.args) < 3:
         return None
-    code, step, rest = parts[1], parts[2], parts[3:]
+    code, step, rest = pressed.args[0], pressed.args[1], list(pressed.args[2:])
     try:
         day = datetime.strptime(rest[0], "%Y%m%d").date().isoformat()
         at = f"{rest[1][:2]}:{rest[1][2:]}" if len(rest) > 1 else None
@@ -122,7 +131,7 @@ def scheduled_list(title: str, items: Sequence[PlannedItem]) -> View:
         for n, item in enumerate(items, start=1)
     ]
     buttons = [
-        Button(Msg("scheduled.cancel", {"n": n}), f"{CANCEL_PREFIX}:{item.job_id}")
+        Button(Msg("scheduled.cancel", {"n": n}), callback(Verb.SCHEDULE_CANCEL, str(item.job_id)))
         for n, item in enumerate(items, start=1)
     ]
     return View(
@@ -139,8 +148,10 @@ def broadcast_preview(job_id: int, title: str, text: str, count: int) -> View:
         ),
         (
             (
-                Button(Msg("broadcast.send"), f"{BROADCAST_PREFIX}:{job_id}:go"),
-                Button(Msg("broadcast.cancel"), f"{BROADCAST_PREFIX}:{job_id}:no"),
+                Button(Msg("broadcast.send"), callback(Verb.BROADCAST_CONFIRM, str(job_id), "go")),
+                Button(
+                    Msg("broadcast.cancel"), callback(Verb.BROADCAST_CONFIRM, str(job_id), "no")
+                ),
             ),
         ),
     )

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from telegram import Message, Update
 
-from bot.flows import facilitator, quotes, timeline_commands, workshop_safety
+from bot.flows import facilitator, quotes, workshop_safety
 from bot.flows.callbacks import decode
 from bot.flows.screens import PARTICIPANT_COMMANDS
 from bot.flows.state import (
@@ -27,15 +27,6 @@ _KNOWN_COMMANDS = frozenset(
         workshop_safety.COMMAND,
         "cancel",
         "endchat",
-    )
-)
-# Buttons outside the participant codec: facilitator settings and the timeline's pickers.
-_OTHER_BUTTON_PREFIXES = frozenset(
-    (
-        facilitator.CALLBACK_PREFIX,
-        timeline_commands.SCHEDULE_PREFIX,
-        timeline_commands.CANCEL_PREFIX,
-        timeline_commands.BROADCAST_PREFIX,
     )
 )
 
@@ -98,10 +89,7 @@ def event_kind(event: Event) -> str:
         return f"command:{event.name}" if known else "command:unknown"
     if isinstance(event, ButtonPress):
         verb = decode(event.data)
-        if verb is not None:
-            return f"button:{verb.verb.value}"
-        prefix = event.data.split(":", 1)[0]
-        return f"button:{prefix}" if prefix in _OTHER_BUTTON_PREFIXES else "button:unknown"
+        return f"button:{verb.verb.value}" if verb is not None else "button:unknown"
     if isinstance(event, OtherInput):
         return f"other:{event.kind}"
     return type(event).__name__.removesuffix("Input").lower()

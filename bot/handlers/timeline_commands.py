@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.flows import timeline_commands as screens
+from bot.flows.callbacks import Verb, decode
 from bot.flows.facilitator import DELETE_WORKSHOP_INPUT
 from bot.flows.timeline import TIMELINE_KINDS, JobKind, ScheduleError, parse_start, plan, zone
 from bot.flows.views import Literal, Msg, View, text_view
@@ -202,7 +203,10 @@ async def _button(services: Services, session: AsyncSession, update: Update) -> 
     language = await _language(services, session, update)
     data = query.data or ""
     stale = _Reply(toast=Msg("stale_button"))
-    if data.startswith(f"{screens.SCHEDULE_PREFIX}:"):
+    pressed = decode(data)
+    if pressed is None:
+        return stale
+    if pressed.verb is Verb.SCHEDULE_PICK:
         choice = screens.parse_schedule_button(data)
         workshop = await workshops.get_by_code(session, choice.code) if choice else None
         if choice is None or workshop is None or choice.day is None:
@@ -221,7 +225,7 @@ async def _button(services: Services, session: AsyncSession, update: Update) -> 
             return _Reply([text_view(error.key)])
         count = await apply_schedule(services, session, workshop, starts, choice.zone, user.id)
         return _Reply([_done(workshop, language, count)], replace=True)
-    parts = data.split(":")
+    parts = (pressed.verb.value, *pressed.args)
     if not (len(parts) >= 2 and parts[1].isdigit()):
         return stale
     job = await session.get(ScheduledJob, int(parts[1]))
@@ -229,7 +233,7 @@ async def _button(services: Services, session: AsyncSession, update: Update) -> 
         return stale
     workshop = await session.get(Workshop, job.workshop_id)
     assert workshop is not None
-    if parts[0] == screens.CANCEL_PREFIX:
+    if pressed.verb is Verb.SCHEDULE_CANCEL:
         if await schedules.cancel(session, job.id) is None:
             return stale
         view = await _scheduled_view(session, workshop, language)
