@@ -26,8 +26,14 @@ Printed per run:
 - updates/s (capacity run): updates answered divided by the run's wall time;
 - p50 / p99 ms: from the moment an update is queued on the fake server to the moment the server
   records the bot's first reply in that chat (a sendMessage or an edit of a message); "whole
-  reply" is until the message the person waits for (the next question) arrived;
-- bot peak MiB: VmHWM of the bot's own process, read before it is stopped;
+  reply" is until the message the person waits for (the next question) arrived. Percentiles
+  are `statistics.quantiles(..., method="inclusive")`, interpolated between the two nearest
+  timings;
+- bot peak MiB: the largest resident memory (RSS, read with psutil) of the bot's own process
+  seen while sampling it every MEMORY_SAMPLE_SECONDS from its start to the end of the run.
+  psutil has no high-water mark on Linux or macOS (Windows: its peak working set is used
+  instead), so a spike shorter than a sample interval is missed and the figure can be a little
+  below the kernel's VmHWM;
 - ratios to `bench/echo_bot.py`, a minimal python-telegram-bot echo bot, run on the same fake
   server in the same run, with the same people sending the same number and kinds of updates
   (ECHO_SCRIPT: 1 command, 8 button presses, 10 texts each). The judged one is
@@ -71,9 +77,9 @@ import os
 import platform
 import random
 import re
-import resource
 import secrets
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -84,6 +90,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
@@ -93,6 +100,7 @@ from locales import Translator
 from storage.engine import create_engine, create_session_factory
 from storage.models import Answer, Participant
 from tests.fake_telegram import BotMessage, FakeBotApi, FakeUser, UploadedFile
+from tests.postgres import fresh_database, server_url
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:LOAD-BENCH-abcdefghijklmnop"
@@ -106,6 +114,7 @@ DEFAULT_THINK = 5.0
 SMOKE_THINK = 0.5
 RETRIES = 2  # a person tries again this many times after the bot's error message
 RETRY_PAUSE = 1.0
+MEMORY_SAMPLE_SECONDS = 0.05  # how often the bot's resident memory is read for its peak
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 250.0
 # What a reply is: something the person sees appear or change in their chat.
@@ -429,6 +438,11 @@ class Child:
         self.log = log
         self.peak_kib: int | None = None
         self.ready_kib: int | None = None  # resident memory once polling, before any load
+        self._max_rss: int | None = None  # bytes: the largest resident memory sampled so far
+        self._ps: psutil.Process | None = None
+        with contextlib.suppress(psutil.Error):
+            self._ps = psutil.Process(process.pid)
+        self._sampler = asyncio.ensure_future(self._sample_memory())
 
     @classmethod
     async def start(
@@ -476,24 +490,39 @@ class Child:
         return found
 
     def cpu_seconds(self) -> float | None:
-        """User + system CPU time of the process so far (Linux)."""
-        try:
-            stat = Path(f"/proc/{self.pid}/stat").read_text()
-        except OSError:
+        """User + system CPU time of the process so far; None once it is gone."""
+        if self._ps is None:
             return None
-        fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        try:
+            times = self._ps.cpu_times()
+        except psutil.Error:
+            return None
+        return times.user + times.system
 
-    def _status_kib(self, field_name: str) -> int | None:
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith(f"{field_name}:"):
-                    return int(line.split()[1])
-        return None
+    def _memory(self) -> Any | None:
+        """psutil's memory_info() of the process, counted into the running maximum of rss."""
+        if self._ps is None:
+            return None
+        try:
+            info = self._ps.memory_info()
+        except psutil.Error:
+            return None
+        self._max_rss = max(self._max_rss or 0, info.rss)
+        return info
+
+    async def _sample_memory(self) -> None:
+        """From the start until the process ends: its rss, into the running maximum."""
+        while self.alive():
+            if self._memory() is None:
+                return  # gone, or not ours to read
+            await asyncio.sleep(MEMORY_SAMPLE_SECONDS)
 
     def read_peak(self) -> None:
-        """The process's peak resident memory so far: VmHWM on Linux."""
-        self.peak_kib = self._status_kib("VmHWM")
+        """The process's peak resident memory so far: the OS's peak working set on Windows,
+        elsewhere the largest rss sampled (psutil has no high-water mark there)."""
+        info = self._memory()
+        peak = getattr(info, "peak_wset", None) or self._max_rss
+        self.peak_kib = None if peak is None else peak // 1024
 
     async def wait_polling(self, server: FakeBotApi, timeout: float) -> None:
         """Until the bot's first getUpdates: migrations done, handlers ready."""
@@ -509,10 +538,13 @@ class Child:
                     f"{self.name} did not poll within {timeout:.0f}s:\n{self.log_tail()}"
                 )
             await asyncio.sleep(0.05)
-        self.ready_kib = self._status_kib("VmRSS")
+        info = self._memory()
+        self.ready_kib = None if info is None else info.rss // 1024
 
     async def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM and wait for it; SIGKILL if it does not stop in time."""
+        self._sampler.cancel()
+        await asyncio.gather(self._sampler, return_exceptions=True)
         if self.alive():
             with contextlib.suppress(ProcessLookupError):
                 self.process.terminate()
@@ -522,16 +554,8 @@ class Child:
                 with contextlib.suppress(ProcessLookupError):
                     self.process.kill()
                 await self.process.wait()
-        if self.peak_kib is None:
-            self.peak_kib = _children_peak_kib()
-
-
-def _children_peak_kib() -> int | None:
-    """Without /proc (macOS): the largest child waited for so far, which is the bot."""
-    if os.path.exists("/proc/self/status"):
-        return None  # Linux: VmHWM was the figure; it could not be read, so say so
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return rss // 1024 if sys.platform == "darwin" else rss  # bytes on macOS
+        if self.peak_kib is None and self._max_rss is not None:
+            self.peak_kib = self._max_rss // 1024  # read_peak() was not reached
 
 
 def _child_env(**values: str) -> dict[str, str]:
@@ -562,9 +586,12 @@ async def watch(child: Child) -> None:
     await child.process.wait()
 
 
+_OWN_PROCESS = psutil.Process()
+
+
 def _own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    times = _OWN_PROCESS.cpu_times()
+    return times.user + times.system
 
 
 async def measure_phase(
@@ -657,38 +684,13 @@ async def check_answers(database_url: str, participants: int) -> AnswerCheck:
     )
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextlib.asynccontextmanager
-async def scratch_postgres(server_url: str) -> AsyncIterator[str]:
-    """A new empty database on the server of `server_url`, dropped afterwards."""
-    import asyncpg  # type: ignore[import-untyped]
-
-    name = f"codesign_load_{secrets.token_hex(4)}"
-    dsn = _asyncpg_dsn(server_url)
-    connection = await asyncpg.connect(dsn, timeout=10)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        connection = await asyncpg.connect(dsn, timeout=10)
-        try:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await connection.close()
-
-
 @contextlib.asynccontextmanager
 async def database(url: str | None, directory: Path) -> AsyncIterator[str]:
     if url is None:
         yield f"sqlite+aiosqlite:///{directory / f'load-{secrets.token_hex(3)}.db'}"
     elif url.startswith("postgresql+asyncpg://"):
-        async with scratch_postgres(url) as scratch:
+        # The tests' scratch database: created on the server of `url`, dropped afterwards.
+        async with fresh_database(make_url(url)) as scratch:
             yield scratch
     else:
         yield url  # a new SQLite file: checked by url_problem() before the run
@@ -829,15 +831,14 @@ async def run_bot(options: Options, database_url: str, directory: Path) -> RunRe
 # ---------------------------------------------------------------------- report
 
 
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile; NaN for no values."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+def percentile(values: Sequence[float], p: int) -> float:
+    """The p-th percentile (1 to 99), interpolated ("inclusive"); NaN for no values."""
+    if len(values) < 2:  # quantiles() needs two before Python 3.13
+        return values[0] if values else math.nan
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
-def _ms(values: Sequence[float], p: float) -> str:
+def _ms(values: Sequence[float], p: int) -> str:
     return f"{percentile(values, p) * 1000:.0f}"
 
 
@@ -985,8 +986,8 @@ def database_urls(args: argparse.Namespace) -> list[str | None]:
     """None is a temporary SQLite file."""
     if args.database_url:
         return [args.database_url]
-    postgres = os.environ.get("TEST_POSTGRES_URL", "").strip()
-    return [None, postgres] if postgres else [None]
+    postgres = server_url()  # TEST_POSTGRES_URL, as the tests read it
+    return [None, postgres.render_as_string(hide_password=False)] if postgres else [None]
 
 
 def think_of(args: argparse.Namespace) -> float:
