@@ -17,17 +17,17 @@ The bot under test runs on the real python-telegram-bot stack; only the network 
 See ``tests/test_fake_telegram.py`` for the behaviour the fake guarantees.
 """
 
+from .errors import ApiError
 from .ptb import application_builder, polling
-from .server import (
-    ApiError,
+from .records import (
     BotMessage,
     CallbackAnswer,
-    FakeBotApi,
     MessageVersion,
     RecordedRequest,
     StoredFile,
     UploadedFile,
 )
+from .server import FakeBotApi
 from .users import FakeUser
 
 __all__ = [

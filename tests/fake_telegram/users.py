@@ -12,7 +12,8 @@ import time
 from typing import Any
 
 from ._html import utf16_len
-from .server import BotMessage, FakeBotApi, iter_inline_buttons
+from .records import BotMessage, iter_inline_buttons
+from .server import FakeBotApi
 
 __all__ = ["FakeUser"]
 
