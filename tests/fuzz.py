@@ -72,23 +72,23 @@ KINDS = (
     "inline_query",
     "no_from",
 )
-# Updates that, sent in a private chat, deserve a reply (the others may pass in silence).
-_PRIVATE_REPLY_KINDS = frozenset(
+# Updates that may pass in silence: edits, button presses (a toast is their answer), and
+# whatever does not come from a private chat. Every other kind deserves a reply.
+_SILENT_KINDS = frozenset(
     (
-        "text",
-        "long_text",
-        "odd_text",
-        "command",
-        "unknown_command",
-        "sticker",
-        "photo",
-        "document",
-        "location",
-        "voice",
-        "contact",
-        "dice",
+        "poll",
+        "edited",
+        "callback",
+        "group_message",
+        "group_callback",
+        "inline_callback",
+        "channel_post",
+        "my_chat_member",
+        "inline_query",
+        "no_from",
     )
 )
+_PRIVATE_REPLY_KINDS = frozenset(KINDS) - _SILENT_KINDS
 
 
 @dataclass

@@ -791,13 +791,8 @@ def _on_edit(
         return Outcome(language, [text_view("answer.edit_closed")])
     if len(text) > MAX_ANSWER_CHARS:
         return _too_long(language, len(text), MAX_ANSWER_CHARS)
-    save = SaveAnswer(
-        edited.rec,
-        edited.question,
-        text,
-        round=edited.round,
-        may_quote=participant.quote_consent is True,
-        message_id=event.message_id,
+    save = _typed_answer(
+        participant, edited.rec, edited.question, edited.round, text, event.message_id
     )
     outcome = Outcome(language, [text_view("answer.updated")], [save])
     where = Position(
@@ -851,13 +846,8 @@ def _on_text(
             return Outcome(language, [text_view("answer.empty")])
         if len(text) > MAX_ANSWER_CHARS:
             return _too_long(language, len(text), MAX_ANSWER_CHARS)
-        save = SaveAnswer(
-            position.rec,
-            position.question,
-            text,
-            round=position.round,
-            may_quote=participant.quote_consent is True,
-            message_id=message_id,
+        save = _typed_answer(
+            participant, position.rec, position.question, position.round, text, message_id
         )
         return _save_and_advance(participant, position, save, language, Msg("answer.saved"))
     if position.step is Step.REVIEW:
@@ -892,6 +882,26 @@ def _on_voice(participant: ParticipantInfo, voice: VoiceInput, language: str) ->
             )
             return _noted(participant, note, language, "answer.voice_note_kept")
     return _again(participant, language, "voice.not_here")
+
+
+def _typed_answer(
+    participant: ParticipantInfo,
+    rec: str,
+    question: Question,
+    round: int,
+    text: str,
+    message_id: int | None,
+) -> SaveAnswer:
+    """Words someone typed as an answer: shareable if they said yes, tied to their message so
+    editing it edits the answer."""
+    return SaveAnswer(
+        rec,
+        question,
+        text,
+        round=round,
+        may_quote=participant.quote_consent is True,
+        message_id=message_id,
+    )
 
 
 def _too_long(language: str, length: int, limit: int) -> Outcome:
