@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -69,6 +69,9 @@ async def test_words_of_distress_get_a_human_path_and_alert_the_lead_without_the
 
 
 async def test_no_nudge_until_a_lead_has_handled_the_alert(bot: BotHarness) -> None:
+    # Morning in Brussels, so the nudge 25 hours later does not fall in quiet hours
+    # (21:00-08:00): without this the test failed whenever it ran after 20:00 UTC.
+    bot.clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
     lea = lead(bot)
     ana = await worried_participant(bot)
     alert = await reply_to(lea, "Safeguarding alert")
