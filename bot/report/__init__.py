@@ -1,0 +1,1 @@
+"""The facilitator report: agreement between roles, keyword groups, the HTML page."""
