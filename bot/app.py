@@ -24,7 +24,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.aiohttp_request import AiohttpRequest
 from bot.config import Settings
-from bot.flows import facilitator, quotes, workshop_safety
+from bot.flows import facilitator, quotes, themes, workshop_safety
 from bot.flows.catalogue import load_catalogue
 from bot.flows.safeguarding.detector import warm_up
 from bot.flows.screens import PARTICIPANT_COMMANDS
@@ -37,6 +37,8 @@ from bot.handlers.quotes import BUTTON_PATTERN as QUOTE_BUTTONS
 from bot.handlers.quotes import on_quotes_update
 from bot.handlers.safeguarding import BUTTON_PATTERN as ALERT_BUTTONS
 from bot.handlers.safeguarding import on_alert_button, on_lead_message
+from bot.handlers.themes import BUTTON_PATTERN as THEME_BUTTONS
+from bot.handlers.themes import on_themes_update
 from bot.handlers.timeline_commands import BUTTON_PATTERN as SCHEDULE_BUTTONS
 from bot.handlers.timeline_commands import COMMANDS as SCHEDULE_COMMANDS
 from bot.handlers.timeline_commands import on_pending_input, on_schedule_update
@@ -207,6 +209,10 @@ def build_application(
         CommandHandler(quotes.COMMAND, on_quotes_update, filters=private_messages)
     )
     application.add_handler(CallbackQueryHandler(on_quotes_update, pattern=QUOTE_BUTTONS))
+    application.add_handler(
+        CommandHandler(themes.COMMAND, on_themes_update, filters=private_messages)
+    )
+    application.add_handler(CallbackQueryHandler(on_themes_update, pattern=THEME_BUTTONS))
     application.add_handler(
         CommandHandler(workshop_safety.COMMAND, on_safety_command, filters=private_messages)
     )

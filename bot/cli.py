@@ -140,7 +140,9 @@ async def _with_database(settings: Settings, work: str, args: argparse.Namespace
         if work == "workshops":
             return await _list_workshops(sessions)
         if work == "export":
-            return await _export(sessions, args)
+            return await _export(sessions, settings, args)
+        if work == "report":
+            return await _report(sessions, settings, args)
         return 0
     finally:
         await engine.dispose()
@@ -161,18 +163,61 @@ async def _list_workshops(sessions: SessionFactory) -> int:
     return 0
 
 
-async def _export(sessions: SessionFactory, args: argparse.Namespace) -> int:
-    from bot.exports.run import ExportFormat, WorkshopNotFound, export_workshop, progress_bar
+async def _export(sessions: SessionFactory, settings: Settings, args: argparse.Namespace) -> int:
+    from bot.exports.output import WorkshopNotFound
+    from bot.exports.run import ExportFormat, export_workshop, progress_bar
 
     fmt = ExportFormat(args.format)
     out = Path(args.out)
     with progress_bar(f"export {args.workshop}") as progress:
         try:
-            result = await export_workshop(sessions, args.workshop, fmt, out, progress=progress)
+            result = await export_workshop(
+                sessions,
+                args.workshop,
+                fmt,
+                out,
+                progress=progress,
+                min_group_size=settings.min_group_size,
+            )
         except WorkshopNotFound:
             print(f"no workshop with code {args.workshop!r}", file=sys.stderr)
             return 1
     print(f"wrote {result.rows} answers to {result.path}")
+    return 0
+
+
+async def _report(sessions: SessionFactory, settings: Settings, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from bot.exports.output import WorkshopNotFound
+    from bot.flows.catalogue import load_catalogue
+    from bot.rendering import Renderer
+    from bot.report.run import ReportRequest, write_report
+    from locales import Translator
+
+    translator = Translator()
+    if args.language not in translator.languages:
+        languages = ", ".join(translator.languages)
+        print(f"no language {args.language!r}: choose one of {languages}", file=sys.stderr)
+        return 2
+    renderer = Renderer(translator, load_catalogue())
+    request = ReportRequest(args.workshop, args.language, settings.min_group_size)
+    out = Path(args.out)
+    with tqdm(desc=f"report {args.workshop}", unit=" topics", disable=None) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            report = await write_report(sessions, request, renderer, out, progress=progress)
+        except WorkshopNotFound:
+            print(f"no workshop with code {args.workshop!r}", file=sys.stderr)
+            return 1
+    print(
+        f"wrote the report of {report.summary.participants} participants and "
+        f"{len(report.topics)} topics to {out}"
+    )
     return 0
 
 
@@ -206,6 +251,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--workshop", required=True, help="the workshop code")
     export.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
     export.add_argument("--out", required=True, help="the file to write")
+    report = commands.add_parser(
+        "report", help="write a workshop's report (one HTML file: agreement, needs, worries)"
+    )
+    report.add_argument("--workshop", required=True, help="the workshop code")
+    report.add_argument("--out", required=True, help="the .html file to write")
+    report.add_argument("--language", default="en", help="the report's language (en)")
     return parser
 
 

@@ -5,7 +5,7 @@ No Telegram here either; the handler calls these inside the one transaction of a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -33,6 +33,7 @@ from bot.flows.state import (
     Forget,
     ForwardToTeam,
     Join,
+    MemberCheck,
     Move,
     ParticipantInfo,
     RaiseAlert,
@@ -49,9 +50,19 @@ from bot.flows.state import (
     TextInput,
     WorkshopInfo,
 )
+from bot.flows.themes import member_checks
 from bot.flows.timeline import JobKind
+from locales import REFERENCE_LANGUAGE
 from storage.models import Answer, Participant, Person, SafeguardingAlert, Workshop
-from storage.repositories import answers, deliveries, people, safeguarding, schedules, workshops
+from storage.repositories import (
+    answers,
+    deliveries,
+    people,
+    safeguarding,
+    schedules,
+    themes,
+    workshops,
+)
 
 _QUOTABLE = tuple(question.value for question in FREE_TEXT_QUESTIONS)
 
@@ -157,6 +168,7 @@ def _info(
     workshop: Workshop,
     rows: Iterable[answers.Brief],
     defaults: WorkshopDefaults = NO_DEFAULTS,
+    member_check: Mapping[str, MemberCheck] | None = None,
 ) -> ParticipantInfo:
     info = workshop_info(workshop, defaults)
     rounds: dict[int, dict[tuple[str, Question], AnswerInfo]] = {1: {}, 2: {}}
@@ -179,7 +191,20 @@ def _info(
         reminders_enabled=person.reminders_enabled if person else True,
         relay_open=person is not None and person.relay_alert_id is not None,
         quote_consent=participant.quote_consent,
+        member_check=member_check or {},
     )
+
+
+async def _member_check(
+    session: AsyncSession, participant: Participant, person: Person | None
+) -> dict[str, MemberCheck]:
+    """The approved keyword groups, read only during the follow-up round (the one place they
+    are shown): every other update costs no query for them."""
+    if not participant.position.startswith(f"{Step.FOLLOWUP.value}."):
+        return {}
+    rows = await themes.approved(session, participant.workshop_id)
+    language = person.language if person is not None else REFERENCE_LANGUAGE
+    return member_checks(rows, participant.role, language)
 
 
 async def participant_info(
@@ -191,7 +216,8 @@ async def participant_info(
     workshop = await workshops.get(session, participant.workshop_id)
     assert workshop is not None
     briefs = await answers.briefs(session, participant.id)
-    return _info(participant, person, workshop, briefs, defaults)
+    checks = await _member_check(session, participant, person)
+    return _info(participant, person, workshop, briefs, defaults, checks)
 
 
 async def load(
@@ -216,7 +242,8 @@ async def load(
     if participant is not None and workshop is not None:
         briefs = await answers.briefs(session, participant.id)
         rows = {brief.key: brief.id for brief in briefs}
-        info = _info(participant, person, workshop, briefs, defaults)
+        checks = await _member_check(session, participant, person)
+        info = _info(participant, person, workshop, briefs, defaults, checks)
     code = workshop_code_in(event)
     if code is None and participant is None and isinstance(event, TextInput) and consent_offer:
         code = consent_offer.code  # a typed "yes" answers the consent screen they saw last

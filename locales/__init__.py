@@ -27,6 +27,8 @@ NOT_FOR_PARTICIPANTS = (
     "fac.",
     "stats.",
     "quotes.",
+    "themes.",
+    "report.",
     "schedule.",
     "broadcast.",
     "job.",

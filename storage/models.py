@@ -329,6 +329,42 @@ class PendingInput(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ThemeStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    HIDDEN = "hidden"
+
+
+class Theme(Base):
+    """A keyword group of one topic's typed answers, for the follow-up round's member check.
+
+    Computed from the answers (bot.report.keywords), then shown to participants only once a
+    facilitator approved it (`/themes`). `signature` identifies the group across recomputations
+    (its top word stems), so a decision survives new answers that leave the group the same.
+    """
+
+    __tablename__ = "themes"
+    __table_args__ = (
+        UniqueConstraint("workshop_id", "recommendation_id", "question", "signature"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(
+        ForeignKey("workshops.id", ondelete="CASCADE"), index=True
+    )
+    recommendation_id: Mapped[str] = mapped_column(String(16))
+    question: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(String(255))
+    # The words that name it, per reading language: {"en": ["training", ...], "fr": [...]}.
+    words: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    by_role: Mapped[dict[str, int]] = mapped_column(JSON)
+    size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=ThemeStatus.PENDING)
+    decided_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ProcessedUpdate(Base):
     """Telegram update ids already handled: a re-delivered update becomes a no-op."""
 

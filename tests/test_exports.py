@@ -22,9 +22,9 @@ from bot.exports import run as export_run
 from bot.exports import writers as export_writers
 from bot.exports.cells import neutralise
 from bot.exports.columns import RESPONSE_COLUMNS
+from bot.exports.output import WorkshopNotFound, part_path
 from bot.exports.run import (
     ExportFormat,
-    WorkshopNotFound,
     export_voices,
     export_workshop,
     progress_bar,
@@ -364,7 +364,7 @@ async def test_voice_zip_holds_stored_recordings_only(
         assert archive.namelist() == [given.voice_path]  # never ../secret.ogg
         assert archive.read(given.voice_path) == VOICE_BYTES
         assert archive.getinfo(given.voice_path).compress_type == zipfile.ZIP_STORED
-    assert not export_run.part_path(out).exists()
+    assert not part_path(out).exists()
 
 
 async def test_unknown_workshop_raises_and_writes_nothing(
@@ -509,7 +509,7 @@ async def test_failed_export_leaves_no_file(
     with pytest.raises(RuntimeError):
         await export_workshop(sessions, given.code, ExportFormat.CSV, out)
     assert out.read_bytes() == b"previous export"
-    assert not export_run.part_path(out).exists()
+    assert not part_path(out).exists()
 
 
 def test_progress_bar_is_a_callable_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:

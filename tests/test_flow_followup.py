@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.flows import participant as flow
 from bot.flows.positions import DONE, Position, Question
 from bot.flows.state import (
     AnswerInfo,
     ButtonPress,
     Command,
+    MemberCheck,
     Move,
+    ParticipantInfo,
     SaveAnswer,
     SetReminders,
     TextInput,
@@ -100,3 +104,41 @@ def test_a_forged_followup_button_before_the_round_was_sent_changes_nothing() ->
     # Treated as any stale button: where they are now (finished), not a follow-up question.
     text = rendered_text(outcome.views)
     assert "earlier message" in text and "Follow-up" not in text
+
+
+M = Question.MATCH
+CHECK = {"h3": MemberCheck(own=("training, staff",), others=("human, decision",))}
+
+
+def checked(position: Position) -> ParticipantInfo:
+    p = participant(position, answers=FIRST_ROUND, return_to=DONE, finished=True)
+    return replace(p, member_check=CHECK)
+
+
+def test_the_member_check_is_asked_only_on_topics_with_approved_groups() -> None:
+    # h1 has no approved group: rating, then "anything to add".
+    outcome = flow.handle(snap(checked(f("h1", P))), ButtonPress("prio:f.h1.pr:2"))
+    assert outcome.changes[-1] == Move(f("h1", A), DONE)
+    # h3 has: rating, then the check, with the person's role first and one question.
+    outcome = flow.handle(snap(checked(f("h3", P))), ButtonPress("prio:f.h3.pr:3"))
+    assert outcome.changes[-1] == Move(f("h3", M), DONE)
+    text = rendered_text(outcome.views)
+    assert "People like you (Workers) wrote about:\n• training, staff" in text
+    assert "Other groups wrote about:\n• human, decision" in text
+    assert text.count("?") == 1 and "Does this match what you think?" in text
+    buttons = [label for view in outcome.views for row in view.keyboard for label in row]
+    assert len(buttons) >= 3
+
+
+def test_member_check_answers_by_button_and_by_words() -> None:
+    pressed = flow.handle(snap(checked(f("h3", M))), ButtonPress("mc:f.h3.mc:p"))
+    assert pressed.changes == [SaveAnswer("h3", M, "partly", round=2), Move(f("h3", A), DONE)]
+    typed = flow.handle(snap(checked(f("h3", M))), TextInput("no"))
+    assert typed.changes[0] == SaveAnswer("h3", M, "no", round=2)
+    kept = flow.handle(snap(checked(f("h3", M))), TextInput("Mostly about time for us"))
+    assert kept.changes[0].question == Question.NOTE  # type: ignore[union-attr]
+    assert "Now please tap “Yes”, “Partly” or “No”." in rendered_text(kept.views)
+    # A rating button is no answer here, and "Back" from "anything to add" returns to it.
+    assert flow.handle(snap(checked(f("h3", M))), ButtonPress("mc:f.h3.pr:y")).changes == []
+    back = flow.handle(snap(checked(f("h3", A))), ButtonPress("back:f.h3.ad"))
+    assert back.changes == [Move(f("h3", M), DONE)]

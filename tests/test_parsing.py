@@ -9,6 +9,7 @@ from bot.flows.parsing import (
     is_skip,
     is_withdrawal,
     is_yes,
+    parse_match,
     parse_priority,
     parse_role,
     words,
@@ -81,3 +82,23 @@ def test_every_language_brings_its_own_words() -> None:
     for index, first in enumerate(exclusive):
         for second in exclusive[index + 1 :]:
             assert not words(first) & words(second), (first, second, words(first) & words(second))
+    # "Partly" is asked only where a rating is not (the member check), so it may share words
+    # with the ratings ("a little"), never with what every step understands.
+    for kind in ("yes", "no", "skip", "unsure", "help", "stop"):
+        assert not words("partly") & words(kind), (kind, words("partly") & words(kind))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Yes", "yes"),
+        ("oui", "yes"),
+        ("a little", "partly"),
+        ("Partly!", "partly"),
+        ("nee", "no"),
+        ("No.", "no"),
+        ("training matters more", None),
+    ],
+)
+def test_member_check_words(text: str, expected: str | None) -> None:
+    assert parse_match(text) == expected

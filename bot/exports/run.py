@@ -8,11 +8,9 @@ failed export leaves no file behind.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import sys
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
-from contextlib import aclosing, asynccontextmanager, contextmanager
+from collections.abc import AsyncGenerator, Callable, Iterator
+from contextlib import aclosing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -23,10 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
 from bot.exports.cells import iso_utc
+from bot.exports.output import atomic_output, find_workshop
 from bot.exports.voices import write_voice_zip
 from bot.exports.writers import write_csv, write_json, write_xlsx
+from bot.flows.catalogue import load_catalogue
+from bot.report.run import ReportRequest, build_report
+from bot.report.serialise import report_statistics
 from storage.models import Workshop
-from storage.repositories import workshops
 from storage.repositories.responses import (
     ResponseRow,
     count_answers,
@@ -38,6 +39,9 @@ Progress = Callable[[int, int], None]
 # Often enough for a bar to move smoothly, rarely enough not to cost anything (or, in the
 # bot, not to hit Telegram's edit limits).
 PROGRESS_EVERY = 1000
+# The JSON statistics name keyword groups in English words; ids everywhere else.
+STATISTICS_LANGUAGE = "en"
+DEFAULT_MIN_GROUP_SIZE = 5
 
 
 class ExportFormat(StrEnum):
@@ -51,10 +55,6 @@ class ExportResult:
     path: Path
     rows: int
     format: ExportFormat
-
-
-class WorkshopNotFound(Exception):
-    """No workshop has this code; the message is the code, for the caller to phrase."""
 
 
 class _Counter:
@@ -79,36 +79,6 @@ class _Counter:
     def finish(self) -> None:
         # What was written is the truth, even if answers changed since they were counted.
         self._report(self.done, self.done)
-
-
-def part_path(out_path: Path) -> Path:
-    return out_path.with_suffix(out_path.suffix + ".part")
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())
-
-
-@asynccontextmanager
-async def _atomic(out_path: Path) -> AsyncIterator[Path]:
-    """Yields the `.part` path to write; renames it into place only if the block succeeds."""
-    part = part_path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        yield part
-        await asyncio.to_thread(_fsync, part)
-        part.replace(out_path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-
-
-async def _find(session: AsyncSession, code: str) -> Workshop:
-    workshop = await workshops.get_by_code(session, code)
-    if workshop is None:
-        raise WorkshopNotFound(code.strip().upper())
-    return workshop
 
 
 def _stream(session: AsyncSession, workshop_id: int) -> AsyncGenerator[ResponseRow, None]:
@@ -136,12 +106,21 @@ async def export_workshop(
     out_path: Path,
     *,
     progress: Progress | None = None,
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
 ) -> ExportResult:
-    """Write the workshop's answers to `out_path` in `fmt`; raises WorkshopNotFound."""
+    """Write the workshop's answers to `out_path` in `fmt`; raises WorkshopNotFound.
+
+    JSON also carries the report's figures (matrix, labels, keyword groups), computed in a
+    first pass: analysts reuse them without recomputing what the report shows.
+    """
     # A plain "csv" from argparse equals ExportFormat.CSV but is not it; compare enums only.
     fmt = ExportFormat(fmt)
+    statistics = None
+    if fmt is ExportFormat.JSON:
+        request = ReportRequest(code, STATISTICS_LANGUAGE, min_group_size)
+        statistics = report_statistics(await build_report(sessions, request, load_catalogue()))
     async with sessions() as session:
-        workshop = await _find(session, code)
+        workshop = await find_workshop(session, code)
         total = await count_answers(session, workshop.id)
         # A list, one small row per participant (hundreds): the only thing an export holds
         # that grows with the workshop. CSV has no participants section, so it skips it.
@@ -149,7 +128,7 @@ async def export_workshop(
         counter = _Counter(total, progress)
         async with (
             aclosing(_stream(session, workshop.id)) as rows,
-            _atomic(out_path) as part,
+            atomic_output(out_path) as part,
         ):
             if fmt is ExportFormat.XLSX:
                 written = await write_xlsx(
@@ -165,6 +144,7 @@ async def export_workshop(
                             out,
                             workshop=_workshop_header(workshop),
                             participants=people,
+                            statistics=statistics,
                             on_row=counter.tick,
                         )
     counter.finish()
@@ -176,10 +156,10 @@ async def export_voices(
 ) -> int:
     """A ZIP of the workshop's stored recordings at `out_path`; returns how many files."""
     async with sessions() as session:
-        workshop = await _find(session, code)
+        workshop = await find_workshop(session, code)
         async with (
             aclosing(_stream(session, workshop.id)) as rows,
-            _atomic(out_path) as part,
+            atomic_output(out_path) as part,
         ):
             with part.open("wb") as out:
                 return await write_voice_zip(rows, data_dir, out)

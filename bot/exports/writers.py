@@ -97,14 +97,19 @@ async def write_json(
     *,
     workshop: Mapping[str, Any],
     participants: Sequence[ParticipantRow],
+    statistics: Mapping[str, Any] | None = None,
     on_row: OnRow | None = None,
 ) -> int:
-    """`{"workshop": {...}, "participants": [...], "responses": [...]}`, one response a line.
+    """`{"workshop": {...}, "statistics": {...}, "participants": [...], "responses": [...]}`,
+    one response a line; `statistics` are the report's figures (bot.report.serialise).
 
     The document is assembled by hand around `json.dumps` of single objects, so the responses
     list never exists in memory. Text is the original answer (see `bot.exports.cells`).
     """
-    out.write(b'{"workshop": ' + _json(dict(workshop)) + b',\n"participants": [')
+    out.write(b'{"workshop": ' + _json(dict(workshop)) + b",\n")
+    if statistics is not None:
+        out.write(b'"statistics": ' + _json(dict(statistics)) + b",\n")
+    out.write(b'"participants": [')
     for index, participant in enumerate(participants):
         out.write(
             (b",\n" if index else b"\n") + _json(json_object(PARTICIPANT_COLUMNS, participant))

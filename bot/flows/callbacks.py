@@ -40,6 +40,8 @@ class Verb(StrEnum):
     WITHDRAW = "stop"  # stop: "Stop and delete my answers", from any screen
     REMINDERS_OFF = "roff"  # roff: "Stop reminders", on every reminder and nudge
     QUOTE_REVIEW = "qa"  # qa:<answer id>:a|h: a facilitator approves or hides a quote
+    THEME_REVIEW = "th"  # th:<theme id>:a|h: a facilitator approves or hides a keyword group
+    MATCH = "mc"  # mc:<position>:y|p|n: the member check, "Does this match what you think?"
     ALERT = "sg"  # sg:<alert id>:show|done|write|end: a safeguarding lead's buttons
     # Facilitators' buttons: same codec, routed to their handlers by verb.
     WORKSHOP_SETTING = "fw"  # fw:<code>:<op>:<arg>: a workshop's settings and scope picker

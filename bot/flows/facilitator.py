@@ -21,6 +21,7 @@ COMMANDS = (
     "workshops",
     "stats",
     "export",
+    "report",
     "addfacilitator",
     "closeworkshop",
     "deleteworkshop",
@@ -35,13 +36,16 @@ FACILITATOR_HELP_COMMANDS = (
     "followup",
     "nudges",
     "quotes",
+    "themes",
     "safety",
 )
 CALLBACK_PREFIX = Verb.WORKSHOP_SETTING.value
 MAX_TITLE_CHARS = 120
 SCOPE_PRESETS = ("headline", "detailed")
 # Commands that act on one workshop and name it by code (never "the latest" by default).
-CODE_COMMANDS = ("stats", "export", "closeworkshop", "deleteworkshop")
+CODE_COMMANDS = ("stats", "export", "report", "closeworkshop", "deleteworkshop")
+# Commands that read a workshop and, without a code, read the latest one (nothing is changed).
+LATEST_BY_DEFAULT = ("stats", "export", "report")
 # The PendingInput kind of a deletion waiting for its code to be typed again.
 DELETE_WORKSHOP_INPUT = "delete_workshop"
 # A confirmation typed later than this is refused: the question has gone out of sight.
@@ -122,8 +126,17 @@ class DeleteWorkshop:
     workshop_id: int
 
 
+@dataclass(frozen=True)
+class NudgeUnfinished:
+    """Remind the unfinished participants of the roles the report marks as under-represented
+    (which roles is decided when the button is pressed, from the answers as they are then)."""
+
+    workshop_id: int
+
+
 FacilitatorChange = (
-    CreateWorkshop
+    NudgeUnfinished
+    | CreateWorkshop
     | UpdateWorkshop
     | Promote
     | CloseWorkshop
@@ -137,6 +150,7 @@ class Report(StrEnum):
 
     STATS = "stats"
     EXPORT = "export"
+    REPORT = "report"
     SETTINGS_OF_CREATED = "settings_of_created"
     CLOSED = "closed"  # what closing did and when the data goes, known once applied
     DELETED = "deleted"  # what the deletion removed, known once applied
@@ -323,6 +337,21 @@ def closed_view(workshop: WorkshopInfo, date: str, cancelled: int) -> View:
     )
 
 
+def report_nudge_button(workshop: WorkshopInfo) -> Button:
+    """Under a report: remind the unfinished people of the roles whose voice is thin."""
+    return Button(Msg("report.nudge.button"), _data(workshop.code, "nd"))
+
+
+def nudged_view(roles: tuple[str, ...], people: int) -> View:
+    """The answer to the report's nudge button, once the handler knows who it reaches."""
+    if not roles:
+        return text_view("report.nudge.no_roles")
+    names = Lines(tuple(Msg(f"role.group.{role}") for role in roles))
+    if not people:
+        return text_view("report.nudge.nobody", roles=names)
+    return text_view("report.nudge.planned", roles=names, count=people)
+
+
 def deleted_view(
     workshop: WorkshopInfo, participants: int, answers: int, recordings: int, people: int
 ) -> View:
@@ -454,6 +483,7 @@ _COMMANDS: dict[str, Callable[[FacilitatorSnapshot, Command], FacilitatorOutcome
     "workshops": _workshops,
     "stats": _report(Report.STATS),
     "export": _report(Report.EXPORT),
+    "report": _report(Report.REPORT),
     "addfacilitator": _add_facilitator,
     "closeworkshop": _close,
     "deleteworkshop": _delete,
@@ -468,6 +498,8 @@ def _button(snapshot: FacilitatorSnapshot, press: ButtonPress) -> FacilitatorOut
     if workshop is None:
         return FacilitatorOutcome(toast=Msg("stale_button"))
     _, op, arg = pressed.args
+    if op == "nd":
+        return FacilitatorOutcome(changes=[NudgeUnfinished(workshop.id)])
     if op == "ok":
         return FacilitatorOutcome([settings(workshop, snapshot)], replace_origin=True)
     if op == "pk":

@@ -84,6 +84,11 @@ def is_no(text: str) -> bool:
     return normalise(text) in words("no")
 
 
+def parse_match(text: str) -> str | None:
+    """The member check typed instead of tapped: 'yes' / 'partly' / 'no' (every language)."""
+    return _first_match(text, {"yes": "yes", "partly": "partly", "no": "no"})
+
+
 def asks_for_help(text: str) -> bool:
     """'help', 'I need to talk to someone': show how to reach a person."""
     return normalise(text) in words("help")

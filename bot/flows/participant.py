@@ -7,8 +7,8 @@ database, so every position can be tested against every kind of input in microse
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 from bot.flows import screens
 from bot.flows.callbacks import Callback, Verb, decode
@@ -21,6 +21,7 @@ from bot.flows.parsing import (
     is_skip,
     is_withdrawal,
     is_yes,
+    parse_match,
     parse_priority,
     parse_role,
 )
@@ -126,6 +127,25 @@ def handle(snapshot: Snapshot, event: Event) -> Outcome:
             if isinstance(change, SetEasyRead):
                 outcome.easy = change.enabled
     return outcome
+
+
+@dataclass(frozen=True)
+class ButtonAnswers:
+    """A question answered with buttons, and what typed words mean on it."""
+
+    parse: Callable[[str], str | None]
+    use_buttons: str
+    """Said when nothing was typed that could be kept."""
+    then: str
+    """Said after words were kept as a note, before the question is asked again."""
+
+
+BUTTON_QUESTIONS: Mapping[Question, ButtonAnswers] = {
+    Question.PRIORITY: ButtonAnswers(
+        parse_priority, "priority.use_buttons", "answer.now_tap_number"
+    ),
+    Question.MATCH: ButtonAnswers(parse_match, "match.use_buttons", "answer.now_tap_match"),
+}
 
 
 def _dispatch(snapshot: Snapshot, event: Event) -> Outcome:
@@ -498,6 +518,23 @@ def _priority(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     return outcome
 
 
+def _match(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
+    """The member check's buttons: does what others wrote match what they think?"""
+    found = _active_question(snapshot, pressed, language)
+    if isinstance(found, Outcome):
+        return found
+    participant, position = found
+    value = {"y": "yes", "p": "partly", "n": "no"}.get(pressed.arg(1) or "")
+    if position.question != Question.MATCH or value is None:
+        return _stale(snapshot, language)
+    assert position.rec is not None
+    save = SaveAnswer(position.rec, Question.MATCH, value, round=position.round)
+    outcome = _save_and_advance(participant, position, save, language)
+    outcome.toast = Msg("answer.saved_short")
+    outcome.clear_origin_keyboard = True
+    return outcome
+
+
 def _skip(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
     found = _active_question(snapshot, pressed, language)
     if isinstance(found, Outcome):
@@ -514,7 +551,9 @@ def _back(snapshot: Snapshot, pressed: Callback, language: str) -> Outcome:
         return found
     participant, position = found
     if position.step is Step.FOLLOWUP:
-        target = previous_followup(position, participant.followup_scope())
+        target = previous_followup(
+            position, participant.followup_scope(), participant.checked_topics()
+        )
     else:
         target = previous_position(position, participant.workshop.scope)
     updated = replace(participant, position=target)
@@ -741,6 +780,7 @@ _BUTTONS: dict[Verb, ButtonHandler] = {
     Verb.LANGUAGE: _set_language,
     Verb.ROLE: _set_role,
     Verb.PRIORITY: _priority,
+    Verb.MATCH: _match,
     Verb.SKIP: _skip,
     Verb.BACK: _back,
     Verb.PAUSE: _pause,
@@ -836,10 +876,11 @@ def _on_text(
         assert position.rec is not None and position.question is not None
         if is_skip(text):
             return _skip_or_keep(participant, position, language)
-        if position.question == Question.PRIORITY:
-            value = parse_priority(text)
+        if position.question in BUTTON_QUESTIONS:
+            answers = BUTTON_QUESTIONS[position.question]
+            value = answers.parse(text)
             if value is None:
-                return _keep_as_note(participant, position, text, language)
+                return _keep_as_note(participant, position, text, language, answers)
             save = SaveAnswer(position.rec, position.question, value, round=position.round)
             return _save_and_advance(participant, position, save, language)
         if not text:
@@ -868,8 +909,9 @@ def _on_voice(participant: ParticipantInfo, voice: VoiceInput, language: str) ->
             round=position.round,
         )
         return _save_and_advance(participant, position, save, language, Msg("answer.voice_saved"))
-    if position.asks and position.question == Question.PRIORITY:
-        assert position.rec is not None
+    if position.asks and position.question in BUTTON_QUESTIONS:
+        assert position.rec is not None and position.question is not None
+        then = BUTTON_QUESTIONS[position.question].then
         existing = participant.answers_in(position.round).get((position.rec, Question.NOTE))
         if existing is None or existing.voice_duration is None:
             note = SaveAnswer(
@@ -880,7 +922,7 @@ def _on_voice(participant: ParticipantInfo, voice: VoiceInput, language: str) ->
                 voice_duration=voice.duration,
                 round=position.round,
             )
-            return _noted(participant, note, language, "answer.voice_note_kept")
+            return _noted(participant, note, language, "answer.voice_note_kept", then)
     return _again(participant, language, "voice.not_here")
 
 
@@ -916,13 +958,17 @@ def _describes_someone(text: str) -> bool:
 
 
 def _keep_as_note(
-    participant: ParticipantInfo, position: Position, text: str, language: str
+    participant: ParticipantInfo,
+    position: Position,
+    text: str,
+    language: str,
+    answers: ButtonAnswers,
 ) -> Outcome:
-    """Words typed where a number was expected are theirs: kept as a note on the topic (added
+    """Words typed where a button was expected are theirs: kept as a note on the topic (added
     to any earlier note), and the question asked again."""
     assert position.rec is not None
     if not text:
-        return _again(participant, language, "priority.use_buttons")
+        return _again(participant, language, answers.use_buttons)
     existing = participant.answers_in(position.round).get((position.rec, Question.NOTE))
     earlier = existing.value if existing and existing.value else ""
     value = f"{earlier}\n{text}" if earlier else text
@@ -936,10 +982,12 @@ def _keep_as_note(
         may_quote=participant.quote_consent is True,
         keep_voice=True,
     )
-    return _noted(participant, note, language, "answer.note_kept")
+    return _noted(participant, note, language, "answer.note_kept", answers.then)
 
 
-def _noted(participant: ParticipantInfo, note: SaveAnswer, language: str, key: str) -> Outcome:
+def _noted(
+    participant: ParticipantInfo, note: SaveAnswer, language: str, key: str, then: str
+) -> Outcome:
     stored = dict(participant.answers_in(note.round))
     stored[(note.rec, Question.NOTE)] = AnswerInfo(note.value, False, note.voice_duration)
     updated = (
@@ -947,7 +995,7 @@ def _noted(participant: ParticipantInfo, note: SaveAnswer, language: str, key: s
         if note.round == 2
         else replace(participant, answers=stored)
     )
-    view = screens.current_step(updated, Lines((Msg(key), Msg("answer.now_tap_number"))))
+    view = screens.current_step(updated, Lines((Msg(key), Msg(then))))
     return Outcome(language, [view], [note])
 
 
@@ -1000,7 +1048,9 @@ def _save_and_advance(
 ) -> Outcome:
     return_to = participant.return_to
     if position.step is Step.FOLLOWUP:
-        following = next_followup(position, participant.followup_scope())
+        following = next_followup(
+            position, participant.followup_scope(), participant.checked_topics()
+        )
         if following is None:
             target, return_to = return_to or DONE, None
             notice = Msg("followup.thanks")

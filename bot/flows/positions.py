@@ -6,6 +6,7 @@ against the participant's current position and a stale press detected.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
@@ -18,9 +19,9 @@ class Question(str):
 
     The questions asked about every topic are data (`questions:` in topics/structure.yaml),
     so this is a checked string rather than an enum: `Question("needs")` is valid when the
-    structure names it. Three are fixed by the conversation itself: the rating question
-    (PRIORITY), the follow-up's "anything to add" (ADDITION) and the words kept where a
-    button was expected (NOTE).
+    structure names it. Four are fixed by the conversation itself: the rating question
+    (PRIORITY), the follow-up's member check "Does this match what you think?" (MATCH) and
+    "anything to add" (ADDITION), and the words kept where a button was expected (NOTE).
     """
 
     __slots__ = ()
@@ -28,6 +29,7 @@ class Question(str):
     PRIORITY: ClassVar[Question]
     ADDITION: ClassVar[Question]
     NOTE: ClassVar[Question]
+    MATCH: ClassVar[Question]
 
     def __new__(cls, value: str) -> Question:
         if value not in _SHORT:
@@ -65,7 +67,7 @@ class Question(str):
 
 
 _SPECS = question_specs()
-_SHORT = {spec.id: spec.short for spec in _SPECS} | {"addition": "ad", "note": "nt"}
+_SHORT = {spec.id: spec.short for spec in _SPECS} | {"addition": "ad", "note": "nt", "match": "mc"}
 _FROM_SHORT = {short: question for question, short in _SHORT.items()}
 if len(_FROM_SHORT) != len(_SHORT):
     raise ValueError("two questions share a short code in topics/structure.yaml")
@@ -73,12 +75,16 @@ _TOPIC_WORDED = frozenset(spec.id for spec in _SPECS if spec.wording == "topic")
 Question.PRIORITY = Question("priority")
 Question.ADDITION = Question("addition")
 Question.NOTE = Question("note")
+Question.MATCH = Question("match")
 
 # Asked about every topic in round one, in this order (the first is the rating question).
 QUESTIONS: tuple[Question, ...] = tuple(Question(spec.id) for spec in _SPECS)
 # Asked in words (typed or spoken) in round one.
 TEXT_QUESTIONS: tuple[Question, ...] = tuple(q for q in QUESTIONS if not q.is_rating)
-FOLLOWUP_QUESTIONS: tuple[Question, ...] = (Question.PRIORITY, Question.ADDITION)
+# The follow-up round: the rating again, the member check (only on topics with approved
+# keyword groups to show), then "anything to add".
+FOLLOWUP_QUESTIONS: tuple[Question, ...] = (Question.PRIORITY, Question.MATCH, Question.ADDITION)
+MATCH_VALUES: tuple[str, ...] = ("yes", "partly", "no")
 # Questions answered in words: the only answers that could be quoted.
 FREE_TEXT_QUESTIONS: tuple[Question, ...] = (*TEXT_QUESTIONS, Question.ADDITION, Question.NOTE)
 
@@ -149,12 +155,19 @@ def _questions_of(step: Step) -> tuple[Question, ...]:
     return FOLLOWUP_QUESTIONS if step is Step.FOLLOWUP else QUESTIONS
 
 
-def _walk(position: Position, scope: tuple[str, ...], step: int) -> Position | None:
+def _walk(
+    position: Position, scope: tuple[str, ...], step: int, checked: Collection[str] = ()
+) -> Position | None:
     """One question forward (+1) or back (-1) through recommendations × questions of the
-    same round; None past either end."""
+    same round; None past either end. The member check is asked only on `checked` topics."""
     assert position.rec is not None and position.question is not None
     questions = _questions_of(position.step)
-    flat = [(rec, question) for rec in scope for question in questions]
+    flat = [
+        (rec, question)
+        for rec in scope
+        for question in questions
+        if question != Question.MATCH or rec in checked
+    ]
     index = flat.index((position.rec, position.question)) + step
     if not 0 <= index < len(flat):
         return None
@@ -180,10 +193,14 @@ def previous_position(position: Position, scope: tuple[str, ...]) -> Position:
     return position
 
 
-def next_followup(position: Position, scope: tuple[str, ...]) -> Position | None:
+def next_followup(
+    position: Position, scope: tuple[str, ...], checked: Collection[str] = ()
+) -> Position | None:
     """The next follow-up question, or None after the last one (then the round is over)."""
-    return _walk(position, scope, +1)
+    return _walk(position, scope, +1, checked)
 
 
-def previous_followup(position: Position, scope: tuple[str, ...]) -> Position:
-    return _walk(position, scope, -1) or position
+def previous_followup(
+    position: Position, scope: tuple[str, ...], checked: Collection[str] = ()
+) -> Position:
+    return _walk(position, scope, -1, checked) or position

@@ -9,7 +9,14 @@ from __future__ import annotations
 from bot.flows.callbacks import Verb, callback
 from bot.flows.catalogue import ROLES
 from bot.flows.parsing import NOT_SURE
-from bot.flows.positions import FREE_TEXT_QUESTIONS, QUESTIONS, Position, Question, Step
+from bot.flows.positions import (
+    FREE_TEXT_QUESTIONS,
+    MATCH_VALUES,
+    QUESTIONS,
+    Position,
+    Question,
+    Step,
+)
 from bot.flows.state import AnswerInfo, ParticipantInfo, WorkshopInfo
 from bot.flows.views import Button, CatalogueText, Lines, Literal, Msg, Part, View, text_view
 
@@ -139,6 +146,42 @@ def _priority_rows(pos: str) -> list[tuple[Button, ...]]:
     ]
 
 
+def _match_rows(pos: str) -> list[tuple[Button, ...]]:
+    """Yes / Partly / No, one a line like the rating buttons."""
+    return [
+        (Button(Msg(f"match.{value}"), callback(Verb.MATCH, pos, value[0])),)
+        for value in MATCH_VALUES
+    ]
+
+
+def _member_check(participant: ParticipantInfo, rec: str) -> list[Part]:
+    """What others wrote about the topic, as the keyword groups a facilitator approved: those
+    with answers from the person's own role first, then the others; then one question."""
+    check = participant.member_check.get(rec)
+    blocks: list[Part] = [Msg("followup.match.intro")]
+    if check is not None and check.own:
+        role = participant.role or "other"
+        blocks.append(
+            Lines(
+                (
+                    Msg("followup.match.yours", {"role": Msg(f"role.group.{role}")}),
+                    *(Literal(f"• {words}") for words in check.own),
+                )
+            )
+        )
+    if check is not None and check.others:
+        blocks.append(
+            Lines(
+                (
+                    Msg("followup.match.others"),
+                    *(Literal(f"• {words}") for words in check.others),
+                )
+            )
+        )
+    blocks.append(Msg("followup.match.question"))
+    return blocks
+
+
 def _navigation(
     position: Position, existing: AnswerInfo | None, *, keep: bool = False
 ) -> tuple[Button, ...]:
@@ -219,6 +262,9 @@ def followup_question(participant: ParticipantInfo, position: Position) -> View:
         if note is not None:
             blocks.append(Msg("review.notes", {"answer": answer_text(Question.NOTE, note)}))
         keyboard += _priority_rows(pos)
+    elif kind == Question.MATCH:
+        blocks += _member_check(participant, rec)
+        keyboard += _match_rows(pos)
     else:
         blocks += [Msg("followup.addition"), Msg("question.how_to_answer")]
     existing = participant.followup.get((rec, kind))
@@ -247,6 +293,8 @@ def answer_text(kind: Question, answer: AnswerInfo | None, *, preview: bool = Tr
         if value == NOT_SURE:
             return Msg("priority.unsure")
         return Msg("answer.priority", {"value": value})
+    if kind == Question.MATCH and value in MATCH_VALUES:
+        return Msg(f"match.{value}")
     if preview and len(value) > PREVIEW_CHARS:
         value = value[: PREVIEW_CHARS - 1].rstrip() + "…"
     return Literal(value)

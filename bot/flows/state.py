@@ -94,6 +94,16 @@ class AnswerInfo:
 
 
 @dataclass(frozen=True)
+class MemberCheck:
+    """What others wrote about one topic, as keyword groups named by their top words."""
+
+    own: tuple[str, ...]
+    """Groups with answers from the person's own role: "training, staff, time"."""
+    others: tuple[str, ...]
+    """Groups with answers from other roles only."""
+
+
+@dataclass(frozen=True)
 class ParticipantInfo:
     workshop: WorkshopInfo
     role: str | None
@@ -108,6 +118,9 @@ class ParticipantInfo:
     relay_open: bool = False
     # May their words be shown to others without their name? None: not asked yet.
     quote_consent: bool | None = None
+    # Topic -> the approved keyword groups the follow-up's member check shows, in their
+    # reading language; only topics with some are asked "Does this match what you think?".
+    member_check: Mapping[str, MemberCheck] = field(default_factory=dict)
 
     def followup_scope(self) -> tuple[str, ...]:
         """The recommendations the follow-up round revisits: those answered in round one."""
@@ -120,6 +133,9 @@ class ParticipantInfo:
                 if answered == rec
             )
         )
+
+    def checked_topics(self) -> frozenset[str]:
+        return frozenset(self.member_check)
 
     def answers_in(self, round: int) -> Mapping[tuple[str, Question], AnswerInfo]:
         return self.followup if round == 2 else self.answers

@@ -23,7 +23,7 @@ from bot.flows.views import View
 from bot.handlers.events import event_kind, to_event
 from bot.handlers.once import is_facilitator, language_for, run_once
 from bot.handlers.participant import pseudonymous
-from bot.handlers.reports import send_export, send_stats
+from bot.handlers.reports import send_export, send_report, send_stats, stats_in
 from bot.participation import workshop_info
 from bot.scheduling.retention import add_months, deletion_day, planned_deletion
 from bot.scheduling.retention import remove_voice_files as remove_recordings
@@ -103,6 +103,8 @@ async def on_facilitator_update(update: Update, context: ContextTypes.DEFAULT_TY
         await send_stats(context.bot, services, chat.id, workshop, result.language)
     if flow.Report.EXPORT in outcome.reports:
         await send_export(context.bot, services, chat.id, workshop, result.language)
+    if flow.Report.REPORT in outcome.reports:
+        await send_report(context.bot, services, chat.id, workshop, result.language)
 
 
 async def _decide_and_store(
@@ -124,7 +126,7 @@ async def _decide_and_store(
         code = flow.workshop_code_in(event)
         if code is not None:
             workshop = await workshops.get_by_code(session, code)
-        elif isinstance(event, Command) and event.name in ("stats", "export"):
+        elif isinstance(event, Command) and event.name in flow.LATEST_BY_DEFAULT:
             workshop = await workshops.latest(session)
         if isinstance(event, Command) and event.name == "workshops":
             activity = await stored_retention.last_activity(session)
@@ -182,6 +184,9 @@ async def _decide_and_store(
         elif isinstance(change, flow.CloseWorkshop):
             assert workshop is not None and workshop.id == change.workshop_id
             extra.append(await _close(session, workshop, now, language))
+        elif isinstance(change, flow.NudgeUnfinished):
+            assert workshop is not None and workshop.id == change.workshop_id
+            extra.append(await _nudge_unfinished(session, workshop, user_id, now))
         elif isinstance(change, flow.AskToConfirmDeletion):
             await pending_inputs.expect(
                 session, user_id, flow.DELETE_WORKSHOP_INPUT, change.workshop_id, now
@@ -234,6 +239,29 @@ async def _close(session: AsyncSession, workshop: Workshop, now: datetime, langu
         deletion_day(deletes, workshop.timezone, language),
         cancelled,
     )
+
+
+async def _nudge_unfinished(
+    session: AsyncSession, workshop: Workshop, user_id: int, now: datetime
+) -> View:
+    """The report's nudge: the roles are the under-represented ones as the answers stand now
+    (the rule of /stats and the report), the job goes out through the outbox like any nudge."""
+    stats = await stats_in(session, workshop_info(workshop))
+    flagged = {role for roles in stats.underrepresented.values() for role in roles}
+    roles = tuple(role for role in stats.roles if role in flagged)
+    user_ids = await schedules.unfinished_of_roles(session, workshop.id, roles) if roles else []
+    if user_ids:
+        await schedules.add(
+            session,
+            workshop_id=workshop.id,
+            kind=JobKind.NUDGE,
+            due_at=now,
+            payload={"user_ids": user_ids},
+            created_by=user_id,
+            now=now,
+        )
+        log.info("report nudge for workshop %s: %d people", workshop.code, len(user_ids))
+    return flow.nudged_view(roles, len(user_ids))
 
 
 async def on_deletion_input(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

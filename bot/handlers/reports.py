@@ -1,4 +1,4 @@
-"""`/stats` and `/export`: read a whole workshop and send figures, a chart and files.
+"""`/stats`, `/export` and `/report`: read a whole workshop and send figures, a chart and files.
 
 Reading is streamed (one pass, constant memory) and the chart is drawn in a worker thread so
 the event loop keeps answering participants meanwhile.
@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections import Counter
 from pathlib import Path
 
-from telegram import Bot, InputFile
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
 
 from bot.exports.run import ExportFormat, export_voices, export_workshop
+from bot.flows import facilitator
 from bot.flows.state import WorkshopInfo
 from bot.flows.stats import StatsAccumulator, WorkshopStats, stats_views
 from bot.flows.views import Literal, Msg, Param
+from bot.report.agreement import Label
+from bot.report.run import ReportRequest, write_report
 from bot.sending import send_view
 from bot.services import Services
 from storage.repositories import responses
@@ -25,14 +30,18 @@ EXPORT_FORMATS = (ExportFormat.CSV, ExportFormat.XLSX, ExportFormat.JSON)
 MAX_PHOTO_RECOMMENDATIONS = 6
 
 
-async def workshop_stats(services: Services, workshop: WorkshopInfo) -> WorkshopStats:
+async def stats_in(session: AsyncSession, workshop: WorkshopInfo) -> WorkshopStats:
     accumulator = StatsAccumulator(workshop.scope)
-    async with services.session_factory()() as session:
-        for participant in await responses.participants(session, workshop.id):
-            accumulator.add_participant(participant.role, participant.easy_read)
-        async for row in responses.stream_answers(session, workshop.id):
-            accumulator.add(row)
+    for participant in await responses.participants(session, workshop.id):
+        accumulator.add_participant(participant.role, participant.easy_read)
+    async for row in responses.stream_answers(session, workshop.id):
+        accumulator.add(row)
     return accumulator.result()
+
+
+async def workshop_stats(services: Services, workshop: WorkshopInfo) -> WorkshopStats:
+    async with services.session_factory()() as session:
+        return await stats_in(session, workshop)
 
 
 async def send_stats(
@@ -85,7 +94,13 @@ async def send_export(
     with tempfile.TemporaryDirectory(prefix="codesign-export-") as folder:
         for fmt in EXPORT_FORMATS:
             path = Path(folder) / f"{workshop.code}-responses.{fmt.value}"
-            result = await export_workshop(sessions, workshop.code, fmt, path)
+            result = await export_workshop(
+                sessions,
+                workshop.code,
+                fmt,
+                path,
+                min_group_size=services.settings.min_group_size,
+            )
             caption = Msg("fac.export.caption", {**params, "rows": result.rows, "format": fmt})
             await _send_file(bot, chat_id, path, renderer.part(caption, language))
         path = Path(folder) / f"{workshop.code}-voice.zip"
@@ -95,11 +110,49 @@ async def send_export(
             await _send_file(bot, chat_id, path, renderer.part(caption, language))
 
 
-async def _send_file(bot: Bot, chat_id: int, path: Path, caption: str) -> None:
+async def send_report(
+    bot: Bot, services: Services, chat_id: int, workshop: WorkshopInfo, language: str
+) -> None:
+    """The report as one HTML file, with a button to remind the roles whose voice is thin."""
+    renderer = services.renderer
+    request = ReportRequest(workshop.code, language, services.settings.min_group_size)
+    with tempfile.TemporaryDirectory(prefix="codesign-report-") as folder:
+        path = Path(folder) / f"{workshop.code}-report.html"
+        report = await write_report(
+            services.session_factory(), request, renderer, path, clock=services.clock
+        )
+        counts = Counter(topic.agreement.label for topic in report.topics)
+        caption = Msg(
+            "report.caption",
+            {
+                "title": Literal(workshop.title),
+                "code": workshop.code,
+                "participants": report.summary.participants,
+                "consensus": counts[Label.CONSENSUS],
+                "divergence": counts[Label.DIVERGENCE],
+                "mixed": counts[Label.MIXED],
+                "too_few": counts[Label.TOO_FEW],
+            },
+        )
+        markup = None
+        if report.flagged_roles:
+            text, data = renderer.button(facilitator.report_nudge_button(workshop), language)
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=data)]])
+        await _send_file(bot, chat_id, path, renderer.part(caption, language), markup)
+
+
+async def _send_file(
+    bot: Bot,
+    chat_id: int,
+    path: Path,
+    caption: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
     with path.open("rb") as handle:
         await bot.send_document(
             chat_id,
             document=InputFile(handle, filename=path.name),
             caption=caption,
             parse_mode=ParseMode.HTML,
+            reply_markup=markup,
         )

@@ -40,6 +40,9 @@ class ResponseRow:
     sensitive: bool = False
     may_quote: bool = False
     easy_read: bool = False
+    answer_id: int = 0
+    quote_status: str = "pending"
+    """A facilitator's decision on quoting it (storage.repositories.quotes.QuoteStatus)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,7 @@ class ParticipantRow:
     finished_at: datetime | None
     answers: int
     easy_read: bool = False
+    quote_consent: bool | None = None
 
 
 # Who answered, as every export shows them: the first five columns of both row kinds below.
@@ -86,6 +90,8 @@ async def stream_answers(
             Answer.sensitive,
             Answer.may_quote,
             Person.easy_read,
+            Answer.id,
+            Answer.quote_status,
         )
         .join(Participant, Participant.id == Answer.participant_id)
         .join(Person, Person.telegram_user_id == Participant.telegram_user_id)
@@ -115,6 +121,8 @@ async def stream_answers(
             sensitive=row[15],
             may_quote=row[16],
             easy_read=row[17],
+            answer_id=row[18],
+            quote_status=row[19],
         )
 
 
@@ -144,6 +152,7 @@ async def participants(session: AsyncSession, workshop_id: int) -> list[Particip
             Participant.finished_at,
             answer_count,
             Person.easy_read,
+            Participant.quote_consent,
         )
         .join(Person, Person.telegram_user_id == Participant.telegram_user_id)
         .join(Workshop, Workshop.id == Participant.workshop_id)
@@ -163,6 +172,7 @@ async def participants(session: AsyncSession, workshop_id: int) -> list[Particip
             finished_at=row[7],
             answers=int(row[8]),
             easy_read=row[9],
+            quote_consent=row[10],
         )
         for row in rows
     ]

@@ -22,6 +22,7 @@ from storage.models import (
     Person,
     SafeguardingAlert,
     ScheduledJob,
+    Theme,
     Workshop,
 )
 
@@ -175,6 +176,10 @@ async def delete_personal_data(session: AsyncSession, workshop_id: int) -> Remov
         .where(Person.active_workshop_id == workshop_id)
         .values(active_workshop_id=None)
         .execution_options(**_BULK)
+    )
+    # Keyword groups are made of the participants' words: they go with them.
+    await session.execute(
+        delete(Theme).where(Theme.workshop_id == workshop_id).execution_options(**_BULK)
     )
     job_ids = select(ScheduledJob.id).where(ScheduledJob.workshop_id == workshop_id)
     lonely_ids = select(Person.telegram_user_id).where(lonely)

@@ -89,6 +89,27 @@ async def nudge_candidates(
     return [(participant, person, workshop) for participant, person, workshop in rows]
 
 
+async def unfinished_of_roles(
+    session: AsyncSession, workshop_id: int, roles: Sequence[str]
+) -> list[int]:
+    """Who a report's nudge reaches: unfinished participants with one of `roles` who accept
+    reminders, can be reached and have no safeguarding alert waiting (like automatic nudges)."""
+    result = await session.scalars(
+        select(Participant.telegram_user_id)
+        .join(Person, Person.telegram_user_id == Participant.telegram_user_id)
+        .where(
+            Participant.workshop_id == workshop_id,
+            Participant.finished_at.is_(None),
+            Participant.role.in_(list(roles)),
+            Person.reminders_enabled.is_(True),
+            Person.unreachable.is_(False),
+            ~unhandled_alert_of(Participant.id),
+        )
+        .order_by(Participant.id)
+    )
+    return list(result.all())
+
+
 async def next_due(session: AsyncSession, workshop_id: int, kind: str) -> datetime | None:
     """When the next pending job of this kind runs for the workshop."""
     return await session.scalar(
