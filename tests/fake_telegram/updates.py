@@ -47,6 +47,16 @@ class UpdateMethods(ServerState):
         self._enqueue(queued, forced=True)
         return int(queued["update_id"])
 
+    def confirm_pending(self) -> list[JSONDict]:
+        """Hand out every pending update as a getUpdates the bot then confirmed would.
+
+        What a bot that fetched them and died leaves: Telegram will not send them again.
+        """
+        taken = [item.update for item in self._updates if self._is_allowed(item)]
+        self._updates = []
+        self._signal_change()
+        return taken
+
     def _enqueue(self, update: JSONDict, *, forced: bool) -> None:
         callback = update.get("callback_query")
         if isinstance(callback, dict) and "id" in callback:
