@@ -10,8 +10,11 @@ processed when the process died (a kill -9, a power cut, the OOM killer) was los
   answers 200. When the database refuses, the update is processed all the same (it fails there
   too, and the person is told to try again, as before) and a warning says so.
 - Finish: the update processor reports each update once it has been processed, its reply
-  included; the rows of whatever finished meanwhile go in one DELETE, so the extra write costs
-  little under load.
+  included. Its row goes with the next update's transaction (`run_once` takes the finished
+  ids: one more statement there, no transaction of its own), or, when no update comes within
+  `RIDE_ALONG_SECONDS`, in a DELETE of its own. On SQLite, whose one connection every update
+  queues for, a DELETE of its own would wait behind all of them, and the rows of updates long
+  answered would be replayed after a crash.
 - Replay: at start, before any new update is taken, the updates still here are processed
   again, oldest first, through the same update processor (one person's in order). One that was
   never processed is processed as usual. One whose effect was stored (its id is in the
@@ -35,6 +38,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application
 
@@ -46,6 +50,8 @@ log = logging.getLogger(__name__)
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 # Telegram itself keeps an unconfirmed update for 24 hours.
 MAX_AGE = timedelta(days=1)
+# How long the row of a finished update waits for the next update's transaction to take it.
+RIDE_ALONG_SECONDS = 0.05
 # Ids of finished updates waiting for their DELETE while the database is away: beyond this,
 # the oldest are forgotten (their rows are then replayed once at the next start, harmlessly).
 MAX_UNREMOVED = 10_000
@@ -111,17 +117,35 @@ class UpdateInbox:
         if self._removing is None or self._removing.done():
             self._removing = asyncio.get_running_loop().create_task(self._remove_finished())
 
-    async def _remove_finished(self) -> None:
-        """Delete the rows of finished updates, batching whatever finishes meanwhile."""
+    def take_finished(self) -> list[int]:
+        """The finished updates whose rows the caller's transaction deletes (`remove_in`);
+        `give_back` if it does not commit."""
+        taken = list(self._finished)
+        self._finished.clear()
+        return taken
+
+    def give_back(self, update_ids: Sequence[int]) -> None:
+        for update_id in update_ids:
+            self._finished.setdefault(update_id, None)
+
+    async def remove_in(self, session: AsyncSession, update_ids: Sequence[int]) -> None:
+        """Delete those rows in the caller's transaction."""
+        if update_ids:
+            await inbox.remove(session, update_ids)
+
+    async def _remove_finished(self, wait: float = RIDE_ALONG_SECONDS) -> None:
+        """Delete the rows of finished updates that no update's transaction took meanwhile."""
         while self._finished:
-            batch = list(self._finished)
-            self._finished.clear()
+            if wait:
+                await asyncio.sleep(wait)
+            batch = self.take_finished()
+            if not batch:
+                return
             try:
                 async with self._sessions()() as session, session.begin():
                     await inbox.remove(session, batch)
             except Exception as error:
-                for update_id in batch:
-                    self._finished.setdefault(update_id, None)
+                self.give_back(batch)
                 if not self._failing:
                     log.warning(
                         "could not remove %d processed update(s) from the inbox (%s); "
@@ -139,7 +163,7 @@ class UpdateInbox:
         if task is not None:
             await task
         if self._finished:
-            await self._remove_finished()
+            await self._remove_finished(wait=0)
 
     async def close(self) -> None:
         """Before the database closes: no finished update may be replayed at the next start."""
