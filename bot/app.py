@@ -135,11 +135,18 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
             )
     except TelegramError:
         log.warning("could not set the command menu; commands still work when typed")
+    # Last, before any new update is taken: what a previous run took and did not finish.
+    bot = application.bot
+    if isinstance(bot, TolerantBot):
+        await services.inbox.replay(application, bot.read_update)
 
 
 async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
     services = services_from(application.bot_data)
     if services.engine is not None:
+        # Every update processed is also out of the inbox, or the next start would show
+        # someone their current step again.
+        await services.inbox.close()
         await services.engine.dispose()
 
 
@@ -188,11 +195,12 @@ def build_application(
         request=request,
         get_updates_request=updates_request,
         rate_limiter=limiter,
+        inbox=services.inbox,
     )
     application = (
         ApplicationBuilder()
         .bot(bot)
-        .concurrent_updates(PerUserUpdateProcessor(64))
+        .concurrent_updates(PerUserUpdateProcessor(64, on_finished=services.inbox.finished))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.flows.catalogue import Catalogue
 from bot.flows.state import ConsentOffer
+from bot.inbox import UpdateInbox
 from bot.participation import WorkshopDefaults
 from bot.rendering import Renderer
 from storage.engine import SessionFactory
@@ -97,9 +98,12 @@ class Services:
     # The last message with buttons sent to each person: after a typed answer its buttons go,
     # so only the newest message has any.
     keyboards: Recent[int] = field(default_factory=lambda: Recent())
+    # Updates taken from Telegram and not yet processed, kept in the database (bot/inbox.py).
+    inbox: UpdateInbox = field(init=False)
 
     def __post_init__(self) -> None:
         self.facilitators = FacilitatorIds(self.settings.facilitator_ids)
+        self.inbox = UpdateInbox(self.session_factory, lambda: self.clock())
 
     @property
     def workshop_defaults(self) -> WorkshopDefaults:

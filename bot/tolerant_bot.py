@@ -6,6 +6,10 @@ offset forever and nobody is answered (and its CRITICAL log line dumps every upd
 content). Here the batch is read update by update instead: an unreadable one is logged once
 by id and reason, replaced by an empty update with the same id (so the offset moves past it),
 and everyone else is answered as usual.
+
+It is also where polling keeps each batch in the update inbox (`bot/inbox.py`) before
+returning it: python-telegram-bot confirms a batch to Telegram with its next getUpdates, so the
+batch is in the database before Telegram forgets it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
+
+from bot.inbox import UpdateInbox
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +53,13 @@ class _NoUpdateDump(logging.Filter):
 
 
 class TolerantBot(ExtBot[None]):
-    __slots__ = ("_raw_updates",)
+    __slots__ = ("_inbox", "_raw_updates")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, inbox: UpdateInbox | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._raw_updates: list[Any] = []
+        # Where each fetched batch is kept before it is returned (None: nowhere, as in PTB).
+        self._inbox = inbox
         self._LOGGER.addFilter(_NO_DUMP)
         logging.getLogger("telegram.ext.Application").addFilter(_NO_DUMP)
 
@@ -80,15 +88,28 @@ class TolerantBot(ExtBot[None]):
         return result
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        self._raw_updates = []
         try:
-            return await super().get_updates(*args, **kwargs)
+            updates = await super().get_updates(*args, **kwargs)
         except TelegramError:
             raise
         except Exception:
             updates = tuple(self._read(entry) for entry in self._raw_updates)
             for update in updates:
                 self.insert_callback_data(update)
-            return updates
+        if updates and self._inbox is not None:
+            # Before returning: the Updater's next getUpdates confirms this batch to Telegram.
+            await self._inbox.keep(self._raw_updates)
+        return updates
+
+    def read_update(self, entry: object) -> Update | None:
+        """A raw update (from the inbox) as an Update, the way a fetched one is read; an
+        unreadable one with an update id is an empty update, as in a batch."""
+        if not isinstance(entry, dict) or not isinstance(entry.get("update_id"), int):
+            return None
+        update = self._read(entry)
+        self.insert_callback_data(update)
+        return update
 
     def _read(self, entry: Any) -> Update:
         try:

@@ -2,13 +2,14 @@
 
 Two taps from the same participant must never race on their stored position; different
 participants must not wait for each other. python-telegram-bot's update-processor hook is the
-supported place for this policy.
+supported place for this policy. It is also where an update is known to be finished (its
+handler returned, the reply included), which the update inbox is told (`on_finished`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -16,12 +17,17 @@ from telegram.ext import BaseUpdateProcessor
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    __slots__ = ("_locks", "_waiters")
+    __slots__ = ("_locks", "_on_finished", "_waiters")
 
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
+    def __init__(
+        self,
+        max_concurrent_updates: int = 64,
+        on_finished: Callable[[object], None] | None = None,
+    ) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiters: dict[int, int] = {}
+        self._on_finished = on_finished
 
     @staticmethod
     def _key(update: object) -> int | None:
@@ -33,6 +39,20 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         return None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        finished = False
+        try:
+            await self._in_order(update, coroutine)
+            finished = True
+        except Exception:
+            finished = True  # it failed for good (the error handler has told the person)
+            raise
+        finally:
+            # Not when cancelled (a stop that would not wait): the update has not finished,
+            # and stays in the inbox to be processed at the next start.
+            if finished and self._on_finished is not None:
+                self._on_finished(update)
+
+    async def _in_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = self._key(update)
         if key is None:
             await coroutine

@@ -6,9 +6,11 @@ way they arrive changes. python-telegram-bot's Updater has a webhook server of i
 
 - a POST without Telegram's secret header (compared in constant time) is refused, so someone
   who learns the URL cannot post updates in a participant's name;
-- the answer is 200 only once the update is in the application's queue, and a graceful stop
-  closes the server before it drains that queue, so an update Telegram saw accepted is never
-  dropped by a stop;
+- the answer is 200 only once the update is kept in the update inbox (`bot/inbox.py`, in the
+  database) and in the application's queue, and a graceful stop closes the server before it
+  drains that queue: an update Telegram saw accepted is never dropped by a stop, and one that
+  a crash interrupted is processed at the next start (a crash before the 200 makes Telegram
+  send it again);
 - GET /healthz runs `SELECT 1`, so an uptime check sees a broken database, not just a process.
 
 On shutdown the webhook is left set. Telegram keeps the updates that arrive while we are down
@@ -55,7 +57,7 @@ DEFAULT_PORT = 8443
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # Short, so a load balancer's probe gets an answer before its own timeout.
 HEALTH_TIMEOUT_SECONDS = 2.0
-# A request only parses JSON and queues the update, so stopping waits at most this long.
+# A request only parses JSON, keeps and queues the update, so stopping waits at most this long.
 REQUEST_DRAIN_SECONDS = 10.0
 
 
@@ -207,6 +209,8 @@ class WebhookServer:
             return web.Response(status=200)
         if isinstance(bot, ExtBot):
             bot.insert_callback_data(update)  # what the Updater's own webhook does
+        # In the database before the 200 (when the database refuses, processed all the same).
+        await services_from(self._application.bot_data).inbox.keep([data])
         await self._application.update_queue.put(update)
         log.debug("queued update %s from the webhook", update.update_id)
         return web.Response(status=200)

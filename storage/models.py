@@ -372,3 +372,19 @@ class ProcessedUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class InboxUpdate(Base):
+    """An update taken from Telegram whose processing has not finished (the reply included).
+
+    Written before Telegram is told the update arrived (the next getUpdates, or the webhook's
+    200), deleted once it has been processed, so an update in flight when the bot dies is
+    processed at the next start instead of lost. It holds the raw update as Telegram sent it,
+    names and words included, for those seconds only (rows older than a day are dropped).
+    """
+
+    __tablename__ = "update_inbox"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

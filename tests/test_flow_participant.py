@@ -447,3 +447,41 @@ def test_an_edit_from_someone_not_taking_part_changes_nothing() -> None:
     outcome = flow.handle(snap(None), EditedText("/stats CODE", 5))
     assert outcome.changes == []
     assert "nothing has changed" in rendered_text(outcome.views)
+
+
+# ---- an input stored before the bot stopped, maybe never answered ----------------------------
+
+
+@pytest.mark.parametrize(
+    "event",
+    [TextInput("Time to talk it through"), ButtonPress("prio:q.h1.pr:4"), Command("start", ())],
+)
+def test_where_now_shows_the_current_step_without_a_stale_notice_and_changes_nothing(
+    event: TextInput | ButtonPress | Command,
+) -> None:
+    now = participant(q("h1", C), answers={("h1", P): AnswerInfo("4", False)})
+    outcome = flow.where_now(snap(now), event)
+    assert outcome.changes == [] and outcome.actions == [] and outcome.toast is None
+    text = rendered_text(outcome.views)
+    assert "What worries you" in text
+    assert "earlier message" not in text and "Welcome back" not in text
+
+
+def test_where_now_before_joining_answers_a_start_again() -> None:
+    outcome = flow.where_now(snap(None, target=workshop()), Command("start", ("TESTCODE23",)))
+    assert outcome.changes == []
+    assert "Do you agree to take part?" in rendered_text(outcome.views)
+    assert outcome.consent_offer == ConsentOffer("TESTCODE23", "en", False)
+
+
+def test_where_now_shows_nothing_for_an_input_that_would_change_something() -> None:
+    # Agreeing joins; if they are still not in, it is not for this screen to decide again.
+    outcome = flow.where_now(snap(None, target=workshop()), ButtonPress("ok:TESTCODE23:en:0"))
+    assert outcome.changes == [] and outcome.views == []
+
+
+def test_where_now_in_an_ended_workshop_says_so() -> None:
+    ended = participant(q("h1", P), ws=workshop(is_active=False))
+    outcome = flow.where_now(snap(ended), TextInput("4"))
+    assert outcome.changes == []
+    assert "ended" in rendered_text(outcome.views).lower()

@@ -75,6 +75,10 @@ class WebhookBot:
         with sqlite3.connect(self.database) as db:
             return {row[0] for row in db.execute("SELECT update_id FROM processed_updates")}
 
+    def in_inbox(self) -> set[int]:
+        with sqlite3.connect(self.database) as db:
+            return {row[0] for row in db.execute("SELECT update_id FROM update_inbox")}
+
 
 def _application(server: FakeBotApi, tmp_path: Path) -> AnyApplication:
     settings = Settings(
@@ -199,6 +203,29 @@ async def test_stop_finishes_an_update_already_accepted(fake: FakeBotApi, tmp_pa
         with pytest.raises(aiohttp.ClientConnectionError):
             await bot.post(ana.send_command("/start"))
     assert fake.calls("deleteWebhook") == []  # left set: Telegram queues updates meanwhile
+
+
+async def test_an_update_is_in_the_inbox_before_telegram_gets_its_200(
+    bot: WebhookBot, fake: FakeBotApi
+) -> None:
+    """A crash after the 200 finds it in the database at the next start; one before the 200
+    makes Telegram send it again."""
+    ana = _user(fake)
+    release = asyncio.Event()
+    send_message = fake._send_message
+
+    async def held_send(params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
+        await release.wait()
+        return await send_message(params, files)
+
+    fake.add_method("sendMessage", held_send)
+    update = ana.send_command("/start")
+    assert await bot.post(update) == 200
+    assert bot.in_inbox() == {update["update_id"]}  # kept, and its reply not sent yet
+    release.set()
+    await ana.wait_for_text(CONSENT)
+    await services_from(bot.application.bot_data).inbox.flush()
+    assert bot.in_inbox() == set()  # processed and answered: gone
 
 
 async def test_updates_wait_until_the_application_runs(fake: FakeBotApi, tmp_path: Path) -> None:

@@ -148,6 +148,25 @@ BUTTON_QUESTIONS: Mapping[Question, ButtonAnswers] = {
 }
 
 
+def where_now(snapshot: Snapshot, event: Event) -> Outcome:
+    """For an input already stored whose reply may never have gone out (the bot stopped in
+    between): where the person is now, so their newest message is the current step.
+
+    Nothing is changed: the input's effect is stored already. A participant sees their current
+    step with its buttons; someone who has not joined (nothing of theirs is stored) gets the
+    input's own answer again, the consent screen after /start say, unless it would change
+    something, which it then already has.
+    """
+    participant = snapshot.participant
+    if participant is not None and participant.workshop.is_active:
+        view = screens.current_step(participant, followup_date=snapshot.followup_date)
+        return Outcome(choose_language(snapshot), [view], easy=snapshot.easy_read)
+    outcome = handle(snapshot, event)
+    if outcome.changes or outcome.actions:
+        return Outcome(outcome.language, easy=outcome.easy)
+    return outcome
+
+
 def _dispatch(snapshot: Snapshot, event: Event) -> Outcome:
     language = choose_language(snapshot)
     if isinstance(event, Command):

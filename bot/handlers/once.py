@@ -26,10 +26,18 @@ async def run_once(
 
     A re-delivered button press is still answered, so the person's spinner stops.
     """
-    async with services.session_factory()() as session, session.begin():
-        claimed = await updates.claim(session, update.update_id, services.clock())
-        if claimed:
-            return await work(session)
+    inbox = services.inbox
+    finished = inbox.take_finished()
+    try:
+        async with services.session_factory()() as session, session.begin():
+            # Updates answered meanwhile leave the inbox with this transaction.
+            await inbox.remove_in(session, finished)
+            claimed = await updates.claim(session, update.update_id, services.clock())
+            if claimed:
+                return await work(session)
+    except BaseException:
+        inbox.give_back(finished)
+        raise
     if update.callback_query is not None:
         await update.callback_query.answer()
     return None

@@ -23,7 +23,7 @@ from bot.flows.state import Action, Event, Join, Outcome
 from bot.flows.views import View, text_view
 from bot.handlers.events import event_kind, to_event
 from bot.handlers.once import is_facilitator, run_once
-from bot.sending import deliver, remove_keyboard
+from bot.sending import clear_keyboard, deliver, remove_keyboard, send_view
 from bot.services import Services, services_from
 from locales import reading
 from storage.repositories import answers, people
@@ -56,7 +56,12 @@ async def on_participant_update(update: Update, context: ContextTypes.DEFAULT_TY
 
     result = await run_once(services, update, work)
     if result is None:
-        log.info("duplicate update %s ignored", update.update_id)
+        if services.inbox.was_replayed(update.update_id):
+            # Stored before the bot stopped, maybe never answered: their screen may still
+            # show the question before. Once, and only for this: a re-delivery is silent.
+            await _show_where_they_are(context.bot, services, update, event)
+        else:
+            log.info("duplicate update %s ignored", update.update_id)
         return
     outcome = result.outcome
     applied = result.applied
@@ -104,6 +109,42 @@ async def on_participant_update(update: Update, context: ContextTypes.DEFAULT_TY
         await alerts.notify(context.bot, services, [*applied.alerts, *applied.contact_requests])
     for fetch in result.applied.voice_to_fetch:
         await _fetch_voice(context.bot, services, fetch)
+
+
+async def _show_where_they_are(bot: Bot, services: Services, update: Update, event: Event) -> None:
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None:
+        return
+    async with services.session_factory()() as session:
+        loaded = await participation.load(
+            session,
+            user_id=user.id,
+            telegram_language=user.language_code,
+            event=event,
+            languages=services.renderer.translator.languages,
+            is_facilitator=is_facilitator(services, user.id),
+            defaults=services.workshop_defaults,
+            consent_offer=services.consent_offers.get(user.id),
+        )
+    outcome = flow.where_now(loaded.snapshot, event)
+    if outcome.consent_offer is not None:
+        services.consent_offers.remember(user.id, outcome.consent_offer)
+    log.info(
+        "update %s was handled before the bot stopped: showed where they are",
+        update.update_id,
+    )
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        await clear_keyboard(query)  # that question was answered (run_once answered the tap)
+    language = reading(outcome.language, bool(outcome.easy))
+    newest: int | None = None
+    for view in outcome.views:
+        sent = await send_view(bot, chat.id, view, language, services.renderer)
+        if view.keyboard and sent:
+            newest = sent[-1] if view.document is None else sent[-2]
+    if newest is not None:
+        services.keyboards.remember(user.id, newest)
 
 
 async def _one_message_with_buttons(

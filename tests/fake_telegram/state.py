@@ -55,6 +55,7 @@ class ServerState:
         self.files: dict[str, StoredFile] = {}
         self.users: dict[int, JSONDict] = {}
         self.webhook_url = ""
+        self.webhook_secret = ""
         # Updates discarded because the bot did not ask for their type (see allowed_updates).
         self.dropped_updates: list[JSONDict] = []
 

@@ -47,6 +47,29 @@ class UpdateMethods(ServerState):
         self._enqueue(queued, forced=True)
         return int(queued["update_id"])
 
+    def confirm_pending(self) -> list[JSONDict]:
+        """Hand out every pending update as a getUpdates the bot then confirmed would.
+
+        What a bot that fetched them and died leaves: Telegram will not send them again.
+        """
+        taken = [item.update for item in self._updates if self._is_allowed(item)]
+        self._updates = []
+        self._signal_change()
+        return taken
+
+    def webhook_queue(self) -> list[QueuedUpdate]:
+        """What Telegram would post to a webhook: every queued update of an allowed type, by id.
+
+        :class:`~tests.fake_telegram.webhook_delivery.WebhookDelivery` posts them.
+        """
+        return self._deliverable(len(self._updates))
+
+    def webhook_confirm(self, update_id: int) -> None:
+        """The webhook answered 2xx: the update leaves the queue, as Telegram forgets it."""
+        self._updates = [item for item in self._updates if item.update_id != update_id]
+        self._last_activity = time.monotonic()
+        self._signal_change()
+
     def _enqueue(self, update: JSONDict, *, forced: bool) -> None:
         callback = update.get("callback_query")
         if isinstance(callback, dict) and "id" in callback:
@@ -126,6 +149,7 @@ class UpdateMethods(ServerState):
                 400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
             )
         self.webhook_url = str(url)
+        self.webhook_secret = str(params.get("secret_token") or "")
         if params.get("drop_pending_updates"):
             self._updates.clear()
         return True
