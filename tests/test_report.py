@@ -206,3 +206,15 @@ async def test_command_line_report(
     assert "no workshop with code 'NOPE'" in capsys.readouterr().err
     assert await run("report", "--workshop", CODE, "--out", str(out), "--language", "xx") == 2
     assert "choose one of en" in capsys.readouterr().err
+
+
+async def test_a_workshop_nobody_answered_still_has_a_report(
+    sessions: SessionFactory, tmp_path: Path
+) -> None:
+    await seed_workshop(sessions, "EMPTY01", LABELLED_SCOPE, [])
+    out = tmp_path / "empty.html"
+    report = await write_report(sessions, ReportRequest("EMPTY01", "en", 5), renderer(), out)
+    assert report.roles == () and report.summary.participants == 0
+    assert {topic.agreement.label for topic in report.topics} == {Label.TOO_FEW}
+    page = out.read_text(encoding="utf-8")
+    assert "No typed answers yet." in page and "No follow-up answers yet." in page
