@@ -18,13 +18,21 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot.flows import timeline_commands as screens
 from bot.flows.callbacks import Verb, decode
 from bot.flows.facilitator import DELETE_WORKSHOP_INPUT
-from bot.flows.timeline import TIMELINE_KINDS, JobKind, ScheduleError, parse_start, plan, zone
+from bot.flows.timeline import (
+    TIMELINE_KINDS,
+    JobKind,
+    ScheduleError,
+    local_datetime,
+    local_when,
+    parse_start,
+    plan,
+    zone,
+)
 from bot.flows.views import Literal, Msg, View, text_view
 from bot.handlers.events import event_kind, to_event
 from bot.handlers.facilitator import on_deletion_input
 from bot.handlers.once import is_facilitator, language_for, run_once
 from bot.handlers.participant import pseudonymous
-from bot.scheduling.messages import local_datetime, local_when
 from bot.sending import deliver
 from bot.services import Services, services_from
 from storage.models import JobState, ScheduledJob, Workshop
