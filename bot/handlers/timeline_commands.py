@@ -9,7 +9,6 @@ there; otherwise it lets the update through untouched.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
@@ -21,9 +20,8 @@ from bot.flows.state import ButtonPress, Command, TextInput
 from bot.flows.timeline import TIMELINE_KINDS, JobKind
 from bot.handlers.events import event_kind, to_event
 from bot.handlers.facilitator import on_deletion_input
-from bot.handlers.once import is_facilitator, language_for, run_once
+from bot.handlers.once import Decided, is_facilitator, language_for, run_once, show
 from bot.handlers.participant import pseudonymous
-from bot.sending import deliver
 from bot.services import Services, services_from
 from storage.models import JobState, ScheduledJob, Workshop
 from storage.repositories import pending_inputs, schedules, workshops
@@ -33,12 +31,6 @@ COMMANDS = flow.COMMANDS
 BUTTON_PATTERN = rf"^({flow.SCHEDULE_PREFIX}|{flow.CANCEL_PREFIX}|{flow.BROADCAST_PREFIX}):"
 
 _Event = Command | ButtonPress | TextInput
-
-
-@dataclass
-class _Result:
-    outcome: flow.TimelineOutcome
-    language: str
 
 
 def _workshop(services: Services, workshop: Workshop) -> flow.TimelineWorkshop:
@@ -165,20 +157,20 @@ async def _apply(
 
 async def _decide_and_store(
     services: Services, session: AsyncSession, update: Update, event: _Event
-) -> _Result:
+) -> Decided[flow.TimelineOutcome]:
     user = update.effective_user
     assert user is not None
     language = await language_for(services, session, user.id, user.language_code)
     snapshot = await _snapshot(services, session, update, event, user.id, language)
     outcome = flow.handle(snapshot, event)
     await _apply(session, snapshot, outcome)
-    return _Result(outcome, language)
+    return Decided(outcome, language)
 
 
 async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, event: _Event) -> None:
     services = services_from(context.bot_data)
 
-    async def work(session: AsyncSession) -> _Result:
+    async def work(session: AsyncSession) -> Decided[flow.TimelineOutcome]:
         return await _decide_and_store(services, session, update, event)
 
     result = await run_once(services, update, work)
@@ -190,15 +182,7 @@ async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, event: _Event
         log.warning(
             "refused facilitator %s from user=%s", event_kind(event), pseudonymous(user.id)
         )
-    await deliver(
-        context.bot,
-        update,
-        services.renderer,
-        language=result.language,
-        views=outcome.views,
-        toast=outcome.toast,
-        replace_origin=outcome.replace_origin,
-    )
+    await show(context, update, result)
     confirmed = any(isinstance(change, flow.ConfirmBroadcast) for change in outcome.changes)
     if confirmed and services.scheduler is not None:
         context.application.create_task(services.scheduler.tick(), update=update)
