@@ -34,7 +34,8 @@ _Event = Command | ButtonPress | TextInput
 
 
 def _workshop(services: Services, workshop: Workshop) -> flow.TimelineWorkshop:
-    sessions = {services.catalogue.get(rec).session for rec in workshop.scope}
+    known = services.catalogue.recommendations
+    sessions = {known[rec].session for rec in workshop.scope if rec in known}
     return flow.TimelineWorkshop(
         id=workshop.id,
         code=workshop.code,
@@ -84,7 +85,7 @@ async def _snapshot(
     planned: tuple[flow.JobInfo, ...] = ()
     reachable = 0
     if workshop is not None and wanted.planned:
-        planned = tuple(_job(job) for job in await schedules.pending_for(session, workshop.id))
+        planned = tuple(_job(each) for each in await schedules.pending_for(session, workshop.id))
     if workshop is not None and wanted.reachable:
         people = await schedules.reachable_participants(
             session, workshop.id, respect_setting=False
