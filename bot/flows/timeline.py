@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_date, format_datetime, format_time
+
 DEFAULT_TIMEZONE = "Europe/Brussels"
 QUIET_STARTS = time(21, 0)
 QUIET_ENDS = time(8, 0)
@@ -75,6 +77,20 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ScheduleError("schedule.bad_timezone") from None
+
+
+def local_when(moment: datetime, timezone: str, language: str) -> str:
+    local = moment.astimezone(zone(timezone))
+    day = format_date(local, format="full", locale=language)
+    return f"{day}, {format_time(local, 'HH:mm', locale=language)}"
+
+
+def local_time(moment: datetime, timezone: str, language: str) -> str:
+    return format_time(moment.astimezone(zone(timezone)), "HH:mm", locale=language)
+
+
+def local_datetime(moment: datetime, timezone: str, language: str) -> str:
+    return format_datetime(moment.astimezone(zone(timezone)), "d MMM yyyy HH:mm", locale=language)
 
 
 def parse_start(day: str, clock_time: str, timezone: str, now: datetime) -> datetime:

@@ -38,6 +38,8 @@ class ChangeSetting:
 class SafetyOutcome:
     views: list[View] = field(default_factory=list)
     changes: list[ChangeSetting] = field(default_factory=list)
+    toast: Part | None = None  # a command has no button to answer: the shape of every outcome
+    replace_origin: bool = False
     refused: bool = False
 
 

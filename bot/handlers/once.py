@@ -1,4 +1,4 @@
-"""Run an update's work in one transaction, at most once per update_id.
+"""Run an update's work in one transaction, at most once per update_id; show what it decided.
 
 Telegram re-delivers updates after a crash; the update id is recorded in the same transaction
 as the state change, so a re-delivered update finds it and does nothing.
@@ -6,17 +6,45 @@ as the state change, so a re-delivered update finds it and does nothing.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
+from telegram.ext import ContextTypes
 
 from bot.flows.participant import pick_language
-from bot.services import Services
+from bot.flows.views import Part, View
+from bot.sending import deliver
+from bot.services import Services, services_from
 from storage.repositories import people, updates
 
 T = TypeVar("T")
+
+
+class Shown(Protocol):
+    """What a flow's outcome shows: views, a toast on the pressed button, edit it in place."""
+
+    @property
+    def views(self) -> Sequence[View]: ...
+
+    @property
+    def toast(self) -> Part | None: ...
+
+    @property
+    def replace_origin(self) -> bool: ...
+
+
+S = TypeVar("S", bound=Shown)
+
+
+@dataclass(frozen=True)
+class Decided(Generic[S]):
+    """A flow's outcome and the reader's language, carried out of the update's transaction."""
+
+    outcome: S
+    language: str
 
 
 async def run_once(
@@ -56,4 +84,18 @@ async def language_for(
         person.language if person else None,
         telegram_language,
         services.renderer.translator.languages,
+    )
+
+
+async def show(context: ContextTypes.DEFAULT_TYPE, update: Update, decided: Decided[S]) -> None:
+    """Answer the button press (if any) and show the outcome's views (bot.sending.deliver)."""
+    outcome = decided.outcome
+    await deliver(
+        context.bot,
+        update,
+        services_from(context.bot_data).renderer,
+        language=decided.language,
+        views=outcome.views,
+        toast=outcome.toast,
+        replace_origin=outcome.replace_origin,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
@@ -13,10 +12,9 @@ from bot.flows import quotes as flow
 from bot.flows.positions import FREE_TEXT_QUESTIONS
 from bot.flows.state import ButtonPress, Command
 from bot.handlers.events import to_event
-from bot.handlers.once import is_facilitator, language_for, run_once
+from bot.handlers.once import Decided, is_facilitator, language_for, run_once, show
 from bot.handlers.participant import pseudonymous
 from bot.participation import workshop_info
-from bot.sending import deliver
 from bot.services import Services, services_from
 from storage.models import Workshop
 from storage.repositories import quotes, workshops
@@ -26,19 +24,13 @@ BUTTON_PATTERN = r"^qa:"
 QUOTABLE = tuple(question.value for question in FREE_TEXT_QUESTIONS)
 
 
-@dataclass
-class _Result:
-    outcome: flow.QuotesOutcome
-    language: str
-
-
 async def _decide_and_store(
     services: Services,
     session: AsyncSession,
     event: Command | ButtonPress,
     user_id: int,
     telegram_language: str | None,
-) -> _Result:
+) -> Decided[flow.QuotesOutcome]:
     language = await language_for(services, session, user_id, telegram_language)
     allowed = is_facilitator(services, user_id)
     workshop: Workshop | None = None
@@ -59,7 +51,7 @@ async def _decide_and_store(
             if workshop_id is not None:
                 decided = await quotes.decide(session, workshop_id, answer_id, status, QUOTABLE)
     snapshot = flow.QuotesSnapshot(allowed, workshop_info(workshop) if workshop else None, rows)
-    return _Result(flow.handle(snapshot, event, decided), language)
+    return Decided(flow.handle(snapshot, event, decided), language)
 
 
 async def on_quotes_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -69,7 +61,7 @@ async def on_quotes_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if not isinstance(event, Command | ButtonPress) or user is None:
         return
 
-    async def work(session: AsyncSession) -> _Result:
+    async def work(session: AsyncSession) -> Decided[flow.QuotesOutcome]:
         return await _decide_and_store(services, session, event, user.id, user.language_code)
 
     result = await run_once(services, update, work)
@@ -82,12 +74,4 @@ async def on_quotes_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         "refused" if outcome.refused else type(event).__name__,
         pseudonymous(user.id),
     )
-    await deliver(
-        context.bot,
-        update,
-        services.renderer,
-        language=result.language,
-        views=outcome.views,
-        toast=outcome.toast,
-        replace_origin=outcome.replace_origin,
-    )
+    await show(context, update, result)

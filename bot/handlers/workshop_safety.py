@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
@@ -13,10 +12,9 @@ from bot.flows import workshop_safety as flow
 from bot.flows.safeguarding.leads import leads_for
 from bot.flows.state import Command, WorkshopInfo
 from bot.handlers.events import to_event
-from bot.handlers.once import is_facilitator, language_for, run_once
+from bot.handlers.once import Decided, is_facilitator, language_for, run_once, show
 from bot.handlers.participant import pseudonymous
 from bot.participation import workshop_info
-from bot.sending import deliver
 from bot.services import Services, services_from
 from storage.models import Workshop
 from storage.repositories import workshops
@@ -35,12 +33,6 @@ _COLUMNS = {
 }
 
 
-@dataclass
-class _Result:
-    outcome: flow.SafetyOutcome
-    language: str
-
-
 def _snapshot(services: Services, allowed: bool, workshop: Workshop | None) -> flow.SafetySnapshot:
     if workshop is None:
         return flow.SafetySnapshot(allowed, None)
@@ -57,7 +49,7 @@ async def _decide_and_store(
     event: Command,
     user_id: int,
     language_hint: str | None,
-) -> _Result:
+) -> Decided[flow.SafetyOutcome]:
     language = await language_for(services, session, user_id, language_hint)
     allowed = is_facilitator(services, user_id)
     code = flow.code_in(event)
@@ -70,7 +62,7 @@ async def _decide_and_store(
         setattr(workshop, _COLUMNS[change.name], stored)
     if outcome.changes and workshop is not None:
         outcome.views.append(flow.overview(*_overview_args(services, workshop)))
-    return _Result(outcome, language)
+    return Decided(outcome, language)
 
 
 def _overview_args(
@@ -88,7 +80,7 @@ async def on_safety_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if not isinstance(event, Command) or user is None:
         return
 
-    async def work(session: AsyncSession) -> _Result:
+    async def work(session: AsyncSession) -> Decided[flow.SafetyOutcome]:
         return await _decide_and_store(services, session, event, user.id, user.language_code)
 
     result = await run_once(services, update, work)
@@ -101,10 +93,4 @@ async def on_safety_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         "refused" if result.outcome.refused else ",".join(c.name for c in changes) or "shown",
         pseudonymous(user.id),
     )
-    await deliver(
-        context.bot,
-        update,
-        services.renderer,
-        language=result.language,
-        views=result.outcome.views,
-    )
+    await show(context, update, result)

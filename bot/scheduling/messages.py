@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
 
-from babel.dates import format_date, format_datetime, format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flows import announcements
 from bot.flows.catalogue import Catalogue
 from bot.flows.positions import TEXT_QUESTIONS
 from bot.flows.stats import StatsAccumulator, WorkshopStats
-from bot.flows.timeline import JobKind, zone
+from bot.flows.timeline import JobKind, local_time, local_when
 from bot.flows.views import Msg, View
 from bot.participation import participant_info
 from bot.rendering import RenderedMessage, Renderer
@@ -33,20 +31,6 @@ _RESPECTS_REMINDER_SETTING = (
     JobKind.REMINDER_SOON,
     JobKind.NUDGE,
 )
-
-
-def local_when(moment: datetime, timezone: str, language: str) -> str:
-    local = moment.astimezone(zone(timezone))
-    day = format_date(local, format="full", locale=language)
-    return f"{day}, {format_time(local, 'HH:mm', locale=language)}"
-
-
-def local_time(moment: datetime, timezone: str, language: str) -> str:
-    return format_time(moment.astimezone(zone(timezone)), "HH:mm", locale=language)
-
-
-def local_datetime(moment: datetime, timezone: str, language: str) -> str:
-    return format_datetime(moment.astimezone(zone(timezone)), "d MMM yyyy HH:mm", locale=language)
 
 
 async def recipients(session: AsyncSession, job: ScheduledJob) -> Sequence[int]:

@@ -18,9 +18,9 @@ from telegram.error import TelegramError
 
 from bot import alerts
 from bot.flows import timeline
-from bot.flows.timeline import JobKind, NudgeCandidate
+from bot.flows.timeline import JobKind, NudgeCandidate, local_datetime
 from bot.flows.views import Literal, Msg
-from bot.scheduling.messages import Composer, local_datetime, recipients
+from bot.scheduling.messages import Composer, recipients
 from bot.scheduling.outbox import DeliveryReport, Outbox
 from bot.scheduling.retention import expire as expire_retention
 from bot.services import Services

@@ -22,12 +22,14 @@ async def add(
     payload: Mapping[str, Any] | None = None,
     created_by: int | None = None,
     now: datetime,
+    state: JobState = JobState.PENDING,
 ) -> ScheduledJob:
+    """A new job; a broadcast starts as a DRAFT, sent only once its author confirms it."""
     job = ScheduledJob(
         workshop_id=workshop_id,
         kind=kind,
         due_at=due_at,
-        state=JobState.PENDING,
+        state=state,
         payload=dict(payload or {}),
         created_by=created_by,
         created_at=now,
@@ -51,12 +53,35 @@ async def cancel_pending(session: AsyncSession, workshop_id: int, kinds: Iterabl
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def get(session: AsyncSession, job_id: int) -> ScheduledJob | None:
+    return await session.get(ScheduledJob, job_id)
+
+
 async def cancel(session: AsyncSession, job_id: int) -> ScheduledJob | None:
-    """Cancel one job if it has not started; returns it, or None if it could not be."""
+    """Cancel one job if it has not started (pending, or a broadcast draft); returns it, or
+    None if it could not be."""
     job = await session.get(ScheduledJob, job_id)
-    if job is None or job.state != JobState.PENDING:
+    if job is None or job.state not in (JobState.PENDING, JobState.DRAFT):
         return None
     job.state = JobState.CANCELLED
+    return job
+
+
+async def confirm_draft(
+    session: AsyncSession,
+    job_id: int,
+    *,
+    due_at: datetime,
+    progress: tuple[int, int] | None = None,
+) -> ScheduledJob | None:
+    """A broadcast draft becomes pending (due now); progress is shown in (chat, message)."""
+    job = await session.get(ScheduledJob, job_id)
+    if job is None or job.state != JobState.DRAFT:
+        return None
+    job.state = JobState.PENDING
+    job.due_at = due_at
+    if progress is not None:
+        job.progress_chat_id, job.progress_message_id = progress
     return job
 
 

@@ -80,6 +80,28 @@ async def ensure_default(
     )
 
 
+async def update_timing(
+    session: AsyncSession,
+    workshop_id: int,
+    *,
+    starts_at: datetime | None = None,
+    timezone: str | None = None,
+    followup_days: int | None = None,
+    nudge_hours: Sequence[int] | None = None,
+) -> None:
+    """Set a workshop's start, zone, follow-up delay or nudge hours (None: unchanged)."""
+    workshop = await session.get(Workshop, workshop_id)
+    assert workshop is not None
+    if starts_at is not None:
+        workshop.starts_at = starts_at
+    if timezone is not None:
+        workshop.timezone = timezone
+    if followup_days is not None:
+        workshop.followup_days = followup_days
+    if nudge_hours is not None:
+        workshop.nudge_hours = list(nudge_hours)
+
+
 async def mark_retention_warned(session: AsyncSession, workshop_id: int, now: datetime) -> None:
     await session.execute(
         update(Workshop).where(Workshop.id == workshop_id).values(retention_warned_at=now)
