@@ -370,3 +370,13 @@ def test_a_draft_button_pressed_again_or_by_someone_else_is_stale(
 def test_dates_are_in_the_reader_language() -> None:
     outcome = flow.handle(snapshot(language="fr"), ButtonPress("fs:TESTCODE23:d:20261203"))
     assert "jeu. 3 déc." in rendered_text(outcome.views, "fr")
+
+
+def test_superscript_digits_are_not_numbers() -> None:
+    """`"²".isdigit()` is true but `int("²")` fails: such input is a usage error, no crash."""
+    for command, args, usage in (
+        ("followup", ("TESTCODE23", "²"), "settings.followup_usage"),
+        ("nudges", ("TESTCODE23", "2", "⁴"), "settings.nudges_usage"),
+    ):
+        outcome = flow.handle(snapshot(), Command(command, args))
+        assert keys(outcome) == [usage] and outcome.changes == []

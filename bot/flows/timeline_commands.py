@@ -112,6 +112,11 @@ class Wanted:
     awaiting: bool = False  # the text this person is expected to type, and its workshop
 
 
+def _digits(text: str) -> bool:
+    """Plain 0-9 only: `str.isdigit` also accepts "²" and other digits `int()` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def wanted(event: Command | ButtonPress | TextInput, is_facilitator: bool) -> Wanted:
     if not is_facilitator:
         return Wanted()
@@ -128,7 +133,7 @@ def wanted(event: Command | ButtonPress | TextInput, is_facilitator: bool) -> Wa
         choice = parse_schedule_button(event.data)
         return Wanted(code=choice.code) if choice is not None else Wanted()
     raw = pressed.arg(0) or ""
-    if not raw.isdigit():
+    if not _digits(raw):
         return Wanted()
     if pressed.verb is Verb.SCHEDULE_CANCEL:
         return Wanted(job_id=int(raw), planned=True)
@@ -438,7 +443,7 @@ def _set_followup(
     snapshot: TimelineSnapshot, workshop: TimelineWorkshop, args: Sequence[str]
 ) -> TimelineOutcome:
     """Change the follow-up delay; an already planned follow-up moves with it."""
-    if len(args) != 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_FOLLOWUP_DAYS:
+    if len(args) != 1 or not _digits(args[0]) or not 1 <= int(args[0]) <= MAX_FOLLOWUP_DAYS:
         return TimelineOutcome([text_view("settings.followup_usage", limit=MAX_FOLLOWUP_DAYS)])
     days = int(args[0])
     changes: list[TimelineChange] = [SetFollowupDays(workshop.id, days)]
@@ -451,7 +456,7 @@ def _set_followup(
 
 def _set_nudges(workshop: TimelineWorkshop, args: Sequence[str]) -> TimelineOutcome:
     """Hours after the last answer for the first and (optional) second nudge; 0 = none."""
-    valid = 1 <= len(args) <= 2 and all(a.isdigit() for a in args)
+    valid = 1 <= len(args) <= 2 and all(_digits(a) for a in args)
     hours = [int(a) for a in args] if valid else []
     if not valid or hours != sorted(hours) or any(h > MAX_NUDGE_HOURS for h in hours):
         return TimelineOutcome([text_view("settings.nudges_usage")])
@@ -473,7 +478,7 @@ def _button(snapshot: TimelineSnapshot, event: ButtonPress) -> TimelineOutcome:
         return _pick(snapshot, event.data)
     job, workshop = snapshot.job, snapshot.workshop
     raw = pressed.arg(0) or ""
-    if not raw.isdigit() or job is None or job.id != int(raw) or workshop is None:
+    if not _digits(raw) or job is None or job.id != int(raw) or workshop is None:
         return stale
     if pressed.verb is Verb.SCHEDULE_CANCEL:
         if job.state is not JobState.PENDING:
