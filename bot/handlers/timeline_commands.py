@@ -310,7 +310,10 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: _Re
         replace_origin=reply.replace,
     )
     if reply.start_sending is not None and services.scheduler is not None:
-        context.application.create_task(services.scheduler.tick(), update=update)
+        if services.replicas is None or services.runs_scheduler:
+            context.application.create_task(services.scheduler.tick(), update=update)
+        else:  # another bot process runs the scheduler: it is asked to tick now
+            await services.replicas.wake_scheduler()
 
 
 async def on_schedule_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
