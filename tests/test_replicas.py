@@ -7,17 +7,26 @@ real processes, killed mid-broadcast, are in `tests/e2e/test_two_processes.py`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app import refresh_people
+from bot.config import Settings
+from bot.flows.catalogue import load_catalogue
+from bot.rendering import Renderer
 from bot.replicas import AlreadyRunning, Replicas, SqliteLock
+from bot.services import Services
+from locales import Translator
 from storage import locks
 from storage.engine import SessionFactory, create_engine, create_session_factory
+from storage.repositories import facilitators
 
 ROOT = Path(__file__).resolve().parent.parent
 pg_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -184,3 +193,28 @@ def test_a_second_bot_process_on_one_sqlite_file_refuses_to_start(tmp_path: Path
     assert lines[0].startswith(f"another codesign-bot run (pid {first.pid}) is using")
     assert str(database) in lines[0]
     assert not (tmp_path / "data").exists()  # nothing started
+
+
+@pg_only
+async def test_a_facilitator_promoted_in_one_process_is_one_in_the_other_within_a_check(
+    database_url: str, sessions: SessionFactory, engine: AsyncEngine
+) -> None:
+    catalogue = load_catalogue()
+    services = Services(
+        settings=Settings(telegram_bot_token="123456:TEST-TOKEN-abc", database_url=database_url),
+        catalogue=catalogue,
+        renderer=Renderer(Translator(), catalogue),
+    )
+    services.sessions = sessions
+    replicas = Replicas(
+        engine, refresh=functools.partial(refresh_people, services), check_seconds=0.05
+    )
+    await replicas.start()
+    try:
+        # /addfacilitator in the other process: only the table changes.
+        async with sessions.begin() as session:
+            await facilitators.promote(session, 7777, added_by=1, now=datetime.now(UTC))
+        assert 7777 not in services.facilitators
+        await _until(lambda: 7777 in services.facilitators)
+    finally:
+        await replicas.close()
