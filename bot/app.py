@@ -131,7 +131,8 @@ def _replicas(application: Application) -> Replicas:  # type: ignore[type-arg]
             application.create_task(scheduler.tick(), name="scheduler-takeover")
 
     async def adopt() -> None:
-        if isinstance(bot, TolerantBot):
+        # Not while starting (replay does it) or stopping (the rows wait for the next start).
+        if isinstance(bot, TolerantBot) and application.running:
             await services.inbox.adopt(application, bot.read_update)
 
     return Replicas(
