@@ -5,6 +5,7 @@ Tests only swap where it talks to (`base_url`) and the clock.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import timedelta
 
@@ -44,6 +45,7 @@ from bot.handlers.timeline_commands import COMMANDS as SCHEDULE_COMMANDS
 from bot.handlers.timeline_commands import on_pending_input, on_schedule_update
 from bot.handlers.workshop_safety import on_safety_command
 from bot.rendering import Renderer
+from bot.replicas import Replicas
 from bot.scheduling.scheduler import Scheduler
 from bot.services import SERVICES_KEY, Clock, Services, services_from, utc_now
 from bot.tolerant_bot import TolerantBot
@@ -100,15 +102,56 @@ def command_menu(renderer: Renderer, language: str) -> list[BotCommand]:
 
 
 async def _scheduler_tick(context: CallbackContext) -> None:  # type: ignore[type-arg]
-    scheduler = services_from(context.bot_data).scheduler
-    if scheduler is not None:
-        await scheduler.tick()
+    services = services_from(context.bot_data)
+    # Every process has the timer; only the one holding the scheduler lock ticks.
+    if services.scheduler is not None and services.runs_scheduler:
+        await services.scheduler.tick()
+
+
+async def refresh_people(services: Services) -> None:
+    """Reread what other bot processes may have changed: promoted facilitators, and the
+    safeguarding leads in a conversation."""
+    async with services.session_factory()() as session:
+        promoted = await promoted_ids(session)
+        leads = await safeguarding.relay_lead_ids(session)
+    services.facilitators.load(promoted)
+    services.relay_leads = set(leads)
+
+
+def _replicas(application: Application) -> Replicas:  # type: ignore[type-arg]
+    services = services_from(application.bot_data)
+    assert services.engine is not None
+    bot = application.bot
+
+    def tick_now() -> None:
+        # Taken over from a process that stopped, or asked to by another: no waiting for the
+        # timer. Scheduler.tick never overlaps itself.
+        scheduler = services.scheduler
+        if scheduler is not None and services.settings.scheduler_interval_seconds > 0:
+            application.create_task(scheduler.tick(), name="scheduler-takeover")
+
+    async def adopt() -> None:
+        # Not while starting (replay does it) or stopping (the rows wait for the next start).
+        if isinstance(bot, TolerantBot) and application.running:
+            await services.inbox.adopt(application, bot.read_update)
+
+    return Replicas(
+        services.engine,
+        on_scheduler=tick_now,
+        refresh=functools.partial(refresh_people, services),
+        adopt=adopt,
+    )
 
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
     services = services_from(application.bot_data)
     await open_database(services)
     services.scheduler = Scheduler(services, application.bot)
+    # With PostgreSQL, other bot processes may share the database: take the roles this one
+    # can have (the scheduler, polling) and claim the inbox rows under its own instance id.
+    replicas = services.replicas = _replicas(application)
+    services.inbox.owner = replicas.instance
+    await replicas.start()
     interval = services.settings.scheduler_interval_seconds
     if interval > 0 and application.job_queue is not None:
         # A fixed name and replace_existing: a restart never stacks two timers. The timer
@@ -147,6 +190,8 @@ async def _post_shutdown(application: Application) -> None:  # type: ignore[type
         # Every update processed is also out of the inbox, or the next start would show
         # someone their current step again.
         await services.inbox.close()
+        if services.replicas is not None:
+            await services.replicas.close()  # the roles go to another process, if any
         await services.engine.dispose()
 
 
@@ -196,6 +241,7 @@ def build_application(
         get_updates_request=updates_request,
         rate_limiter=limiter,
         inbox=services.inbox,
+        may_poll=services.may_poll,
     )
     application = (
         ApplicationBuilder()

@@ -18,7 +18,7 @@ from bot.config import ConfigError, Settings, load_settings
 from storage.engine import SessionFactory
 
 if TYPE_CHECKING:
-    from bot.webhook import AnyApplication
+    from bot.webhook import AnyApplication, WebhookOptions
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +70,9 @@ def _poll(application: AnyApplication) -> None:
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     """Poll (the default) or take webhooks; either way SIGINT and SIGTERM stop gracefully."""
-    from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
-    from bot.app import build_application
-    from bot.webhook import ListenError, serve, webhook_options
+    from bot.replicas import AlreadyRunning, SqliteLock
+    from bot.webhook import webhook_options
 
     try:
         options = (
@@ -86,6 +85,28 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    # SQLite is one bot process: a second `run` on the same file stops here (PostgreSQL takes
+    # two, see bot/replicas.py). Released by the kernel however this process ends.
+    sqlite_lock = SqliteLock.for_url(settings.database_url)
+    if sqlite_lock is not None:
+        try:
+            sqlite_lock.acquire()
+        except AlreadyRunning as error:
+            print(error, file=sys.stderr)
+            return 1
+    try:
+        return _run_application(settings, options)
+    finally:
+        if sqlite_lock is not None:
+            sqlite_lock.release()
+
+
+def _run_application(settings: Settings, options: WebhookOptions | None) -> int:
+    from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+
+    from bot.app import build_application
+    from bot.webhook import ListenError, serve
+
     application = build_application(settings)
     try:
         if options is None:

@@ -25,8 +25,13 @@ processed when the process died (a kill -9, a power cut, the OOM killer) was los
 Rows older than `MAX_AGE` are dropped at start, with a warning of how many. Processing each
 update in the same transaction as its effect and deleting its row afterwards is what makes the
 effect exactly-once and the reply at-least-once; a crash between the reply and the DELETE makes
-the person see their current step once more. One bot process per database is assumed, as for
-the scheduler: a second process would need the rows claimed (`claimed_by`) before processing.
+the person see their current step once more.
+
+Two bot processes on one PostgreSQL database (`bot/replicas.py`): each row is claimed by the
+instance that kept it (`owner`, `claimed_by`). Replay at start takes only rows nobody claimed
+and those of processes that are gone (their instance lock is free), never a live process's;
+while running, each process also takes over the rows of a process that died (`adopt`), within
+seconds. On SQLite (one process) every row is this process's.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application
 
+from storage import locks
 from storage.engine import SessionFactory
 from storage.repositories import inbox
 
@@ -78,6 +84,8 @@ class UpdateInbox:
         self._removing: asyncio.Task[None] | None = None
         self._replaying: set[int] = set()
         self._failing = False
+        # This process's instance id (PostgreSQL, `bot/replicas.py`); None: the only process.
+        self.owner: int | None = None
 
     # ------------------------------------------------------------------ keep
 
@@ -92,7 +100,7 @@ class UpdateInbox:
             return True
         try:
             async with self._sessions()() as session, session.begin():
-                await inbox.keep(session, kept, self._clock())
+                await inbox.keep(session, kept, self._clock(), self.owner)
         # Whatever the driver raises (a refused connection is not always wrapped): the updates
         # are processed without the inbox, as before it existed. Only the kind is logged.
         except Exception as error:
@@ -181,9 +189,48 @@ class UpdateInbox:
         """
         async with self._sessions()() as session, session.begin():
             dropped = await inbox.purge(session, self._clock() - MAX_AGE)
-            rows = await inbox.pending(session)
+            rows = await self._claim(session, at_start=True)
         if dropped:
             log.warning("dropped %d update(s) older than a day from the inbox", dropped)
+        return await self._process(application, read, rows, "taken before the bot last stopped")
+
+    async def adopt(
+        self, application: AnyApplication, read: Callable[[object], Update | None]
+    ) -> int:
+        """Process the updates another bot process kept and did not finish before it stopped
+        (PostgreSQL; a no-op with one process). Returns how many."""
+        if self.owner is None:
+            return 0
+        async with self._sessions()() as session, session.begin():
+            rows = await self._claim(session, at_start=False)
+        return await self._process(
+            application, read, rows, "another bot process took and did not finish"
+        )
+
+    async def _claim(self, session: AsyncSession, *, at_start: bool) -> list[inbox.Kept]:
+        """The rows this process should process again, made its own.
+
+        Unclaimed rows (kept before two processes were possible) only at start: a process of
+        an older version may still be working on them.
+        """
+        if self.owner is None:
+            return await inbox.pending(session)
+        gone: list[int | None] = []
+        for owner in await inbox.owners(session):
+            if owner is None:
+                if at_start:
+                    gone.append(None)
+            elif owner != self.owner and await locks.instance_gone(session, owner):
+                gone.append(owner)
+        return await inbox.take(session, self.owner, gone)
+
+    async def _process(
+        self,
+        application: AnyApplication,
+        read: Callable[[object], Update | None],
+        rows: Sequence[inbox.Kept],
+        origin: str,
+    ) -> int:
         if not rows:
             return 0
         updates: list[Update] = []
@@ -193,8 +240,9 @@ class UpdateInbox:
                 self._finished[row.update_id] = None
             else:
                 updates.append(update)
-        log.info("processing %d update(s) taken before the bot last stopped", len(updates))
-        self._replaying = {update.update_id for update in updates}
+        log.info("processing %d update(s) %s", len(updates), origin)
+        replaying = {update.update_id for update in updates}
+        self._replaying |= replaying
         processor = application.update_processor
         try:
             # Started in order: the per-person locks are taken in this order, so one person's
@@ -207,7 +255,7 @@ class UpdateInbox:
                 return_exceptions=True,
             )
         finally:
-            self._replaying.clear()
+            self._replaying -= replaying
         await self.flush()
         return len(updates)
 

@@ -18,6 +18,7 @@ from bot.rendering import Renderer
 from storage.engine import SessionFactory
 
 if TYPE_CHECKING:
+    from bot.replicas import Replicas
     from bot.scheduling.scheduler import Scheduler
 
 SERVICES_KEY = "services"
@@ -32,9 +33,9 @@ class FacilitatorIds:
     """Who may use the facilitator commands, kept in memory.
 
     Every message a person sends asks this (for /help and for a facilitator's pending
-    broadcast text), so it must not cost a query. Promotions only happen through this
-    process's /addfacilitator, which adds here after its commit; the table is read at start.
-    Like the scheduler, this assumes one bot process per database.
+    broadcast text), so it must not cost a query. This process's /addfacilitator adds here
+    after its commit; the table is read at start and, with two bot processes on PostgreSQL,
+    again every few seconds (`bot/replicas.py`), so a promotion in one is seen in the other.
     """
 
     def __init__(self, configured: Iterable[int] = ()) -> None:
@@ -90,7 +91,8 @@ class Services:
     scheduler: Scheduler | None = None
     facilitators: FacilitatorIds = field(init=False)
     # Leads in an open conversation with a participant: their typed words are relayed. Read
-    # at start, kept up to date by the relay's handlers (one process per database, as above).
+    # at start, kept up to date by the relay's handlers (and reread every few seconds with two
+    # bot processes, as above).
     relay_leads: set[int] = field(default_factory=set)
     # The consent screen each person saw last, so a typed "yes" can answer it. In memory only:
     # nothing about a person is stored before they agree (lost on restart: then they tap).
@@ -100,6 +102,8 @@ class Services:
     keyboards: Recent[int] = field(default_factory=lambda: Recent())
     # Updates taken from Telegram and not yet processed, kept in the database (bot/inbox.py).
     inbox: UpdateInbox = field(init=False)
+    # This process among those sharing the database (bot/replicas.py); None before post_init.
+    replicas: Replicas | None = None
 
     def __post_init__(self) -> None:
         self.facilitators = FacilitatorIds(self.settings.facilitator_ids)
@@ -114,6 +118,15 @@ class Services:
             privacy_url=settings.privacy_notice_url or None,
             country=settings.default_country,
         )
+
+    @property
+    def runs_scheduler(self) -> bool:
+        """Whether this process runs the scheduler (always, with one process)."""
+        return self.replicas is None or self.replicas.runs_scheduler
+
+    async def may_poll(self) -> bool:
+        """Whether this process may poll Telegram now (always, with one process)."""
+        return self.replicas is None or await self.replicas.may_poll()
 
     def session_factory(self) -> SessionFactory:
         if self.sessions is None:

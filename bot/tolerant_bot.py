@@ -9,12 +9,16 @@ and everyone else is answered as usual.
 
 It is also where polling keeps each batch in the update inbox (`bot/inbox.py`) before
 returning it: python-telegram-bot confirms a batch to Telegram with its next getUpdates, so the
-batch is in the database before Telegram forgets it.
+batch is in the database before Telegram forgets it. And where a standby process (two bot
+processes on one database, `bot/replicas.py`) waits instead of polling: Telegram serves one
+getUpdates consumer at a time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -24,6 +28,7 @@ from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.inbox import UpdateInbox
+from bot.replicas import STANDBY_WAIT_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +58,21 @@ class _NoUpdateDump(logging.Filter):
 
 
 class TolerantBot(ExtBot[None]):
-    __slots__ = ("_inbox", "_raw_updates")
+    __slots__ = ("_inbox", "_may_poll", "_raw_updates")
 
-    def __init__(self, *args: Any, inbox: UpdateInbox | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        inbox: UpdateInbox | None = None,
+        may_poll: Callable[[], Awaitable[bool]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._raw_updates: list[Any] = []
         # Where each fetched batch is kept before it is returned (None: nowhere, as in PTB).
         self._inbox = inbox
+        # Asked before each getUpdates; False: another process polls, wait and return nothing.
+        self._may_poll = may_poll
         self._LOGGER.addFilter(_NO_DUMP)
         logging.getLogger("telegram.ext.Application").addFilter(_NO_DUMP)
 
@@ -88,6 +101,9 @@ class TolerantBot(ExtBot[None]):
         return result
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        if self._may_poll is not None and not await self._may_poll():
+            await asyncio.sleep(STANDBY_WAIT_SECONDS)
+            return ()
         self._raw_updates = []
         try:
             updates = await super().get_updates(*args, **kwargs)

@@ -388,3 +388,6 @@ class InboxUpdate(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     payload: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # PostgreSQL with two bot processes: the instance (`bot/replicas.py`) that took the update.
+    # Only that process replays it, unless it is gone. Empty on SQLite (one process).
+    claimed_by: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -6,12 +6,16 @@ import json
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
 
 from bot.inbox import UpdateInbox
 from bot.tolerant_bot import TolerantBot
+from storage import locks
 from storage.engine import SessionFactory, create_engine, create_session_factory
 from storage.models import InboxUpdate
 from storage.repositories import inbox
@@ -128,3 +132,73 @@ async def test_polling_keeps_a_batch_before_returning_it(sessions: SessionFactor
             assert await bot.get_updates(offset=unreadable + 1, timeout=0) == ()
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(InboxUpdate)) == 2
+
+
+# ------------------------------------------------------- two bot processes (PostgreSQL only)
+
+
+class _Processing:
+    """Just enough of an Application for `adopt`: records the updates it processes."""
+
+    def __init__(self) -> None:
+        self.processed: list[int] = []
+        self.update_processor = self
+
+    async def process_update(self, update: object, coroutine: Any = None) -> None:
+        if coroutine is not None:
+            await coroutine
+        else:
+            assert isinstance(update, Update)
+            self.processed.append(update.update_id)
+
+
+def _read(raw: object) -> Update | None:
+    return Update(raw["update_id"]) if isinstance(raw, dict) else None
+
+
+async def _owners(sessions: SessionFactory) -> dict[int, int | None]:
+    async with sessions() as session:
+        rows = await session.execute(select(InboxUpdate.update_id, InboxUpdate.claimed_by))
+        return {int(update_id): owner for update_id, owner in rows}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_only_the_updates_of_a_process_that_is_gone_are_taken_over(
+    sessions: SessionFactory, engine: AsyncEngine
+) -> None:
+    live, dead, me = 101, 102, 103
+    box = UpdateInbox(lambda: sessions, lambda: NOW)
+    box.owner = me
+    application = _Processing()
+    async with engine.connect() as live_process:
+        assert await locks.try_instance(live_process, live)
+        await live_process.commit()
+        async with sessions.begin() as session:
+            await inbox.keep(session, [_kept(1)], NOW, live)
+            await inbox.keep(session, [_kept(2)], NOW, dead)
+            await inbox.keep(session, [_kept(3)], NOW)  # kept before two processes were possible
+        # While running: the dead process's update only (the unclaimed one may be an older
+        # version's, still at work).
+        assert await box.adopt(application, _read) == 1  # type: ignore[arg-type]
+        assert application.processed == [2]
+        # At start: the unclaimed one too; never the live process's.
+        assert await box.replay(application, _read) == 1  # type: ignore[arg-type]
+        assert application.processed == [2, 3]
+        assert await _owners(sessions) == {1: live, 2: me, 3: me}
+        await live_process.invalidate()  # closed, not back to the pool with its lock
+    # The live process stopped (its connection, and so its lock, went): its update is taken.
+    assert await box.adopt(application, _read) == 1  # type: ignore[arg-type]
+    assert application.processed == [2, 3, 1]
+    assert await box.adopt(application, _read) == 0  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_an_update_fetched_again_by_another_process_becomes_its(
+    sessions: SessionFactory,
+) -> None:
+    async with sessions.begin() as session:
+        await inbox.keep(session, [_kept(7)], NOW, 1)
+    async with sessions.begin() as session:
+        await inbox.keep(session, [_kept(7, "again")], NOW, 2)
+    assert await _owners(sessions) == {7: 2}
+    assert json.loads((await _rows(sessions))[7])["text"] == "hello"

@@ -25,7 +25,7 @@ from telegram.ext import AIORateLimiter, ExtBot
 from bot.rendering import RenderedMessage
 from bot.scheduling import DeliveryReport, Outbox, Progress, summary_of
 from bot.scheduling.outbox import Compose, Recipients, retry_after_seconds
-from storage.engine import SessionFactory
+from storage.engine import SessionFactory, create_engine, create_session_factory
 from storage.models import Delivery, Person, ScheduledJob, Workshop
 from storage.repositories import deliveries
 from tests.fake_telegram import FakeBotApi
@@ -717,3 +717,58 @@ def test_errors_are_stored_short_and_on_one_line() -> None:
     stored = deliveries.short_error("Bad Request:\n" + "x" * 500)
     assert len(stored) == deliveries.MAX_ERROR_CHARS and "\n" not in stored
     assert stored.startswith("Bad Request: xxx") and stored.endswith("…")
+
+
+# ------------------------------------------------------- two bot processes (PostgreSQL only)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_two_processes_sending_one_job_never_send_a_delivery_twice(
+    sessions: SessionFactory, database_url: str, server: FakeBotApi, bot: ProbedBot, probe: Probe
+) -> None:
+    job_id = await job_with_people(sessions, USERS_200[:60])
+
+    async def slow_send(_n: int, _chat_id: int) -> None:
+        await asyncio.sleep(0.002)  # so that the two loops interleave
+
+    probe.before_send = slow_send
+    other_engine = create_engine(database_url)  # the other process's own connections
+    try:
+        other = make_outbox(create_session_factory(other_engine), bot, batch_size=7)
+        mine = make_outbox(sessions, bot, batch_size=7)
+        first = asyncio.ensure_future(mine.run(job_id))
+        await server.wait_for(lambda _: len(server.messages) >= 3, timeout=10)
+        # A resumed "running" job, as a second process sees it: both now send it at once.
+        await asyncio.gather(first, other.run(job_id))
+    finally:
+        await other_engine.dispose()
+    assert set(messages_per_chat(server, USERS_200[:60]).values()) == {1}
+    assert {row.state for row in await delivery_rows(sessions, job_id)} == {"sent"}
+    assert (await job_row(sessions, job_id)).state == "done"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_delivery_another_sender_holds_is_left_to_it_and_the_job_waits(
+    sessions: SessionFactory, server: FakeBotApi, bot: ProbedBot
+) -> None:
+    users = USERS_200[:5]
+    job_id = await job_with_people(sessions, users)
+    outbox = make_outbox(sessions, bot)
+    async with sessions.begin() as session:  # materialise only: claim the job, send nothing
+        job = await deliveries.claim_job(session, job_id, NOW)
+        assert job is not None
+        await deliveries.materialise(session, job, users)
+    held_row = (await by_user(sessions, job_id))[users[2]]
+    async with sessions() as other_sender:
+        assert await deliveries.hold(other_sender, held_row.id)
+        sending = asyncio.ensure_future(outbox.run(job_id))
+        await server.wait_for(lambda _: len(server.messages) >= 4, timeout=10)
+        await asyncio.sleep(0.1)
+        assert not sending.done()  # waiting for the held row, not calling the job done
+        assert server.messages_to(users[2]) == []
+        await deliveries.mark_sent(other_sender, held_row.id, 999, NOW)
+        await other_sender.commit()
+    report = await asyncio.wait_for(sending, timeout=10)
+    assert report is not None and (report.delivered, report.pending) == (5, 0)
+    assert server.messages_to(users[2]) == []  # the other sender's send, not ours
+    assert (await job_row(sessions, job_id)).state == "done"

@@ -1,7 +1,9 @@
 """Run an update's work in one transaction, at most once per update_id; show what it decided.
 
 Telegram re-delivers updates after a crash; the update id is recorded in the same transaction
-as the state change, so a re-delivered update finds it and does nothing.
+as the state change, so a re-delivered update finds it and does nothing. On PostgreSQL the
+transaction first takes the person's advisory lock, so one person's updates never run at the
+same time in two bot processes (in one process the update processor already sees to that).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from bot.flows.participant import pick_language
 from bot.flows.views import Part, View
 from bot.sending import deliver
 from bot.services import Services, services_from
+from storage import locks
 from storage.repositories import people, updates
 
 T = TypeVar("T")
@@ -58,6 +61,9 @@ async def run_once(
     finished = inbox.take_finished()
     try:
         async with services.session_factory()() as session, session.begin():
+            person = _person_of(update)
+            if person is not None:
+                await locks.lock_person(session, person)
             # Updates answered meanwhile leave the inbox with this transaction.
             await inbox.remove_in(session, finished)
             claimed = await updates.claim(session, update.update_id, services.clock())
@@ -68,6 +74,15 @@ async def run_once(
         raise
     if update.callback_query is not None:
         await update.callback_query.answer()
+    return None
+
+
+def _person_of(update: Update) -> int | None:
+    """Whose update it is, as the update processor keys it."""
+    if update.effective_user is not None:
+        return update.effective_user.id
+    if update.effective_chat is not None:
+        return update.effective_chat.id
     return None
 
 

@@ -186,7 +186,10 @@ async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, event: _Event
     await show(context, update, result)
     confirmed = any(isinstance(change, flow.ConfirmBroadcast) for change in outcome.changes)
     if confirmed and services.scheduler is not None:
-        context.application.create_task(services.scheduler.tick(), update=update)
+        if services.replicas is None or services.runs_scheduler:
+            context.application.create_task(services.scheduler.tick(), update=update)
+        else:  # another bot process runs the scheduler: it is asked to tick now
+            await services.replicas.wake_scheduler()
 
 
 async def on_schedule_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

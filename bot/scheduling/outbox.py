@@ -18,8 +18,13 @@ Why it is built this way:
   can also produce a duplicate; that is the price of not losing the message.
 - **Sequential per job.** One job is one loop with one send in flight; the Bot's
   `AIORateLimiter` spaces sends across all jobs and replies. `run` refuses a job this Outbox is
-  already running, so a timer firing twice cannot double the sends. Resuming a job left
-  "running" assumes one bot process (see `deliveries.claim_job`).
+  already running, so a timer firing twice cannot double the sends.
+- **Two bot processes (PostgreSQL).** Each delivery is held while it is sent: its row is
+  locked (`SELECT ... FOR UPDATE SKIP LOCKED`, `deliveries.hold`) in a transaction that stays
+  open through the send and records the outcome. Another sender skips it; if this process dies
+  mid-send, the lock goes with its connection and the survivor sends the row (the same
+  at-least-once window as above). On SQLite (one process, one connection for everyone) rows
+  are not held, and each outcome is its own short transaction, as before.
 - **Errors.** Flood control (`RetryAfter`, when it escapes the rate limiter) is waited out and
   the same message retried, without counting an attempt: the message was not sent. 403 means
   the person blocked the bot: "blocked", never retried, and `Person.unreachable` is set. A 400
@@ -36,7 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -100,7 +105,12 @@ back), and the job it is given is detached: only its columns can be read.
 Progress = Callable[[ScheduledJob, DeliveryReport], Awaitable[None]]
 """Told how far the job is, every `progress_every` finished deliveries and once at the end."""
 
-Outcome = Literal["sent", "blocked", "failed", "skipped", "retry"]
+Outcome = Literal["sent", "blocked", "failed", "skipped", "retry", "taken"]
+"""`taken`: another sender (another bot process) holds the delivery; it is not ours to send."""
+
+
+class _Taken(Exception):
+    """The delivery is held by another sender, or is not pending any more."""
 
 
 def retry_after_seconds(value: float | timedelta) -> float:
@@ -168,10 +178,14 @@ class Outbox:
         progress_every: int = 25,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         retry_delay: float = 1.0,
+        hold_rows: bool | None = None,
     ) -> None:
         """`retry_delay`: pause before a pass made only of retries, so a job to one person
         does not spend its attempts within milliseconds of a brief outage. In a larger job the
-        rest of the batch already spaces the retries out, and no pause is added."""
+        rest of the batch already spaces the retries out, and no pause is added.
+
+        `hold_rows`: hold each delivery while it is sent (see the module's notes); by default
+        on PostgreSQL only."""
         if max_attempts < 1 or batch_size < 1:
             raise ValueError("max_attempts and batch_size must be at least 1")
         self._sessions = sessions
@@ -186,6 +200,10 @@ class Outbox:
         self._sleep = sleep
         self._retry_delay = retry_delay
         self._running: set[int] = set()
+        if hold_rows is None:
+            bind = sessions.kw.get("bind")
+            hold_rows = getattr(getattr(bind, "dialect", None), "name", "") == "postgresql"
+        self._hold_rows = hold_rows
 
     async def run(self, job_id: int) -> DeliveryReport | None:
         """Send the job to everyone still pending; None if it is not runnable.
@@ -226,12 +244,17 @@ class Outbox:
                 await self._notify(job, report)
                 return report
             if not batch:
+                if self._hold_rows and (await self._report(job_id)).pending:
+                    # Only rows another sender holds are left: they are its to record. Wait
+                    # for them rather than call the job done under its feet.
+                    await self._sleep(self._retry_delay)
+                    continue
                 break
             if all(delivery.attempts > 0 for delivery in batch):
                 await self._sleep(self._retry_delay)
             for delivery in batch:
                 outcome = await self._deliver(job, delivery, in_flight)
-                if outcome == "retry":
+                if outcome in ("retry", "taken"):
                     continue
                 finished += 1
                 if self._progress_every > 0 and finished % self._progress_every == 0:
@@ -288,6 +311,49 @@ class Outbox:
     async def _deliver(
         self, job: ScheduledJob, delivery: Delivery, in_flight: dict[int, _InFlight]
     ) -> Outcome:
+        try:
+            async with self._holding(delivery) as held:
+                return await self._deliver_held(job, delivery, in_flight, held)
+        except _Taken:
+            log.info("job %d: delivery %d is another sender's", job.id, delivery.id)
+            return "taken"
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, delivery: Delivery) -> AsyncIterator[AsyncSession | None]:
+        """The session whose transaction holds the delivery (None when rows are not held).
+
+        Whatever it has not committed when the block ends is rolled back, the hold included.
+        """
+        if not self._hold_rows:
+            yield None
+            return
+        async with self._sessions() as session:
+            if not await deliveries.hold(session, delivery.id):
+                raise _Taken
+            yield session
+
+    async def _record(
+        self,
+        held: AsyncSession | None,
+        change: Callable[..., Awaitable[object]],
+        *args: object,
+    ) -> None:
+        """Store an outcome and commit it at once: in the holding transaction (which ends the
+        hold), or in a transaction of its own."""
+        if held is not None:
+            await change(held, *args)
+            await held.commit()
+            return
+        async with self._sessions.begin() as session:
+            await change(session, *args)
+
+    async def _deliver_held(
+        self,
+        job: ScheduledJob,
+        delivery: Delivery,
+        in_flight: dict[int, _InFlight],
+        held: AsyncSession | None,
+    ) -> Outcome:
         current = in_flight.pop(delivery.id, None)
         if current is None:
             try:
@@ -297,37 +363,37 @@ class Outbox:
                 # A bug or a busy database while composing for one person must not stall
                 # everyone after them: it counts as a failed attempt for that person only.
                 log.exception("job %d: composing delivery %d failed", job.id, delivery.id)
-                return await self._setback(job, delivery, f"compose: {type(error).__name__}")
+                return await self._setback(job, delivery, f"compose: {type(error).__name__}", held)
             messages = tuple(m for m in composed or () if m.text or m.buttons)
             if not messages:
-                async with self._sessions.begin() as session:
-                    await deliveries.mark_skipped(session, delivery.id)
+                await self._record(held, deliveries.mark_skipped, delivery.id)
                 return "skipped"
             current = _InFlight(messages)
         while current.next < len(current.messages):
             try:
-                await finish_in_flight(self._send_part(delivery, current))
+                await finish_in_flight(self._send_part(delivery, current, held))
             except RetryAfter as error:
                 wait = retry_after_seconds(error.retry_after)
                 log.info("job %d: flood control, waiting %.1f s", job.id, wait)
                 await self._sleep(wait)
             except Forbidden as error:
                 log.info("job %d: delivery %d blocked", job.id, delivery.id)
-                async with self._sessions.begin() as session:
-                    await deliveries.mark_blocked(
-                        session, delivery.id, describe(error), self._clock()
-                    )
+                await self._record(
+                    held, deliveries.mark_blocked, delivery.id, describe(error), self._clock()
+                )
                 return "blocked"
             except BadRequest as error:
-                return await self._give_up(job, delivery, describe(error))
+                return await self._give_up(job, delivery, describe(error), held)
             except TelegramError as error:
-                outcome = await self._setback(job, delivery, describe(error))
+                outcome = await self._setback(job, delivery, describe(error), held)
                 if outcome == "retry":
                     in_flight[delivery.id] = current
                 return outcome
         return "sent"
 
-    async def _send_part(self, delivery: Delivery, current: _InFlight) -> None:
+    async def _send_part(
+        self, delivery: Delivery, current: _InFlight, held: AsyncSession | None
+    ) -> None:
         """Send the next part; after the last one, record the delivery as sent at once."""
         message = current.messages[current.next]
         sent = await self._bot.send_message(
@@ -338,14 +404,17 @@ class Outbox:
         )
         current.next += 1
         if current.next == len(current.messages):
-            async with self._sessions.begin() as session:
-                await deliveries.mark_sent(session, delivery.id, sent.message_id, self._clock())
+            await self._record(
+                held, deliveries.mark_sent, delivery.id, sent.message_id, self._clock()
+            )
 
-    async def _setback(self, job: ScheduledJob, delivery: Delivery, error: str) -> Outcome:
+    async def _setback(
+        self, job: ScheduledJob, delivery: Delivery, error: str, held: AsyncSession | None
+    ) -> Outcome:
         """A failure that may pass: retry after the rest of the batch, until attempts run out."""
         attempt = delivery.attempts + 1
         if attempt >= self._max_attempts:
-            return await self._give_up(job, delivery, error)
+            return await self._give_up(job, delivery, error, held)
         log.info(
             "job %d: delivery %d attempt %d failed (%s), will retry",
             job.id,
@@ -353,11 +422,12 @@ class Outbox:
             attempt,
             error,
         )
-        async with self._sessions.begin() as session:
-            await deliveries.mark_retry(session, delivery.id, error)
+        await self._record(held, deliveries.mark_retry, delivery.id, error)
         return "retry"
 
-    async def _give_up(self, job: ScheduledJob, delivery: Delivery, error: str) -> Outcome:
+    async def _give_up(
+        self, job: ScheduledJob, delivery: Delivery, error: str, held: AsyncSession | None
+    ) -> Outcome:
         log.info(
             "job %d: delivery %d failed after %d attempts (%s)",
             job.id,
@@ -365,8 +435,7 @@ class Outbox:
             delivery.attempts + 1,
             error,
         )
-        async with self._sessions.begin() as session:
-            await deliveries.mark_failed(session, delivery.id, error)
+        await self._record(held, deliveries.mark_failed, delivery.id, error)
         return "failed"
 
     # ------------------------------------------------------------------------- progress

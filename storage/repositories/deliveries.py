@@ -66,8 +66,8 @@ async def claim_job(session: AsyncSession, job_id: int, now: datetime) -> Schedu
 
     None for a job that does not exist or is done, cancelled or missed. The pending-to-running
     step is a guarded UPDATE, so of two claimers racing on the same pending job only one wins.
-    Resuming a running job assumes one sender process (the bot): there is no lease that would
-    tell a crashed sender from a live one in another process.
+    A running job may be resumed while its first sender still runs (two bot processes): each
+    delivery is held while it is sent (`hold`), so nobody gets it twice either way.
     """
     job = await session.get(ScheduledJob, job_id)
     if job is None or job.state not in RUNNABLE_JOB_STATES:
@@ -159,14 +159,36 @@ async def has_deliveries(session: AsyncSession, job_id: int) -> bool:
 
 
 async def pending_batch(session: AsyncSession, job_id: int, limit: int) -> list[Delivery]:
-    """The next pending deliveries in id order: materialisation order, retries first."""
+    """The next pending deliveries in id order: materialisation order, retries first.
+
+    On PostgreSQL those another sender holds (`hold`) right now are left out; the row locks
+    this read takes go when the caller's transaction ends (SQLite ignores FOR UPDATE).
+    """
     rows = await session.scalars(
         select(Delivery)
         .where(Delivery.job_id == job_id, Delivery.state == PENDING)
         .order_by(Delivery.id)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     )
     return list(rows)
+
+
+async def hold(session: AsyncSession, delivery_id: int) -> bool:
+    """Hold a pending delivery for this sender until the transaction ends; False if it is not
+    pending any more, or another sender (another bot process) holds it.
+
+    PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED`. The sender keeps the transaction open
+    while it sends and records the outcome in it, so two processes never send one delivery,
+    and a sender that dies mid-send frees the row for the other. SQLite (one process): a plain
+    read; do not keep the transaction open there, its one connection is everyone's.
+    """
+    found = await session.scalar(
+        select(Delivery.id)
+        .where(Delivery.id == delivery_id, Delivery.state == PENDING)
+        .with_for_update(skip_locked=True)
+    )
+    return found is not None
 
 
 async def _set_outcome(session: AsyncSession, delivery_id: int, values: Mapping[str, Any]) -> bool:
