@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.core import Core
 from bot.flows.callbacks import Verb, callback
 from bot.flows.safeguarding import leads
 from bot.flows.views import Button, Literal, Msg, View
 from bot.sending import send_view
-from bot.services import Services
 from storage.repositories import people, safeguarding
 from storage.repositories.safeguarding import AlertContext
 
@@ -41,7 +41,7 @@ def alert_info(found: AlertContext) -> leads.AlertInfo:
     )
 
 
-def leads_of(services: Services, found: AlertContext) -> tuple[int, ...]:
+def leads_of(services: Core, found: AlertContext) -> tuple[int, ...]:
     workshop = found.workshop
     return leads.leads_for(
         workshop.safeguarding_leads or (), workshop.created_by, services.settings.facilitator_ids
@@ -49,7 +49,7 @@ def leads_of(services: Services, found: AlertContext) -> tuple[int, ...]:
 
 
 async def send_quietly(
-    bot: Bot, services: Services, user_id: int, view: View, language: str | None = None
+    bot: Bot, services: Core, user_id: int, view: View, language: str | None = None
 ) -> bool:
     """Send one view; a failure is logged (never the text) and reported as False."""
     if language is None:
@@ -64,7 +64,7 @@ async def send_quietly(
     return True
 
 
-async def notify(bot: Bot, services: Services, alert_ids: Iterable[int]) -> None:
+async def notify(bot: Bot, services: Core, alert_ids: Iterable[int]) -> None:
     """Send each alert to its leads; mark it notified once at least one lead has it."""
     for alert_id in alert_ids:
         async with services.session_factory()() as session:

@@ -15,7 +15,6 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    CallbackContext,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -25,6 +24,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.aiohttp_request import AiohttpRequest
 from bot.config import Settings
+from bot.context import CONTEXT_TYPES, BotContext
 from bot.flows import facilitator, quotes, themes, workshop_safety
 from bot.flows.catalogue import load_catalogue
 from bot.flows.safeguarding.detector import warm_up
@@ -101,8 +101,8 @@ def command_menu(renderer: Renderer, language: str) -> list[BotCommand]:
     return menu
 
 
-async def _scheduler_tick(context: CallbackContext) -> None:  # type: ignore[type-arg]
-    services = services_from(context.bot_data)
+async def _scheduler_tick(context: BotContext) -> None:
+    services = context.services
     # Every process has the timer; only the one holding the scheduler lock ticks.
     if services.scheduler is not None and services.runs_scheduler:
         await services.scheduler.tick()
@@ -247,6 +247,7 @@ def build_application(
         ApplicationBuilder()
         .bot(bot)
         .concurrent_updates(PerUserUpdateProcessor(64, on_finished=services.inbox.finished))
+        .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

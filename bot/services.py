@@ -5,21 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.core import Ticker
 from bot.flows.catalogue import Catalogue
 from bot.flows.state import ConsentOffer
 from bot.inbox import UpdateInbox
 from bot.participation import WorkshopDefaults
 from bot.rendering import Renderer
+from bot.replicas import Replicas
 from storage.engine import SessionFactory
-
-if TYPE_CHECKING:
-    from bot.replicas import Replicas
-    from bot.scheduling.scheduler import Scheduler
 
 SERVICES_KEY = "services"
 Clock = Callable[[], datetime]
@@ -88,7 +86,7 @@ class Services:
     engine: AsyncEngine | None = None
     sessions: SessionFactory | None = field(default=None)
     # Created once the bot exists (post_init); None in desk commands.
-    scheduler: Scheduler | None = None
+    scheduler: Ticker | None = None
     facilitators: FacilitatorIds = field(init=False)
     # Leads in an open conversation with a participant: their typed words are relayed. Read
     # at start, kept up to date by the relay's handlers (and reread every few seconds with two

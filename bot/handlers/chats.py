@@ -12,14 +12,14 @@ import logging
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
+
+from bot.context import BotContext
 
 log = logging.getLogger(__name__)
 
 
-async def on_button_outside_private_chat(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
-) -> None:
+async def on_button_outside_private_chat(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if query is None:
         return

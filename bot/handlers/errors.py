@@ -14,17 +14,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
+from bot.context import BotContext
 from bot.flows.participant import pick_language
 from bot.handlers.participant import pseudonymous
-from bot.services import services_from
 from storage.repositories import people
 
 log = logging.getLogger(__name__)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     if isinstance(context.error, Forbidden):
         # They blocked the bot while we answered: expected, and nothing to tell them.
         await _mark_unreachable(update, context)
@@ -34,7 +34,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return  # a job's error: logged is all
     if update.effective_chat is None:
         raise ApplicationHandlerStop
-    services = services_from(context.bot_data)
+    services = context.services
     user = update.effective_user
     language = pick_language(
         None, user.language_code if user else None, services.renderer.translator.languages
@@ -49,12 +49,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
-async def _mark_unreachable(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _mark_unreachable(update: object, context: BotContext) -> None:
     """No more scheduled sends to them until they write again (which clears the mark)."""
     user = update.effective_user if isinstance(update, Update) else None
     if user is None:
         return
-    services = services_from(context.bot_data)
+    services = context.services
     try:
         async with services.session_factory()() as session, session.begin():
             await people.mark_unreachable(session, user.id)

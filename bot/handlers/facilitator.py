@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import ContextTypes
 
+from bot.context import BotContext
 from bot.flows import facilitator as flow
 from bot.flows.state import ButtonPress, Command
 from bot.flows.timeline import TIMELINE_KINDS, JobKind
@@ -28,7 +28,7 @@ from bot.participation import workshop_info
 from bot.scheduling.retention import add_months, deletion_day, planned_deletion
 from bot.scheduling.retention import remove_voice_files as remove_recordings
 from bot.sending import deliver
-from bot.services import Services, services_from
+from bot.services import Services
 from storage.models import Workshop
 from storage.repositories import facilitators, pending_inputs, schedules, workshops
 from storage.repositories import retention as stored_retention
@@ -56,8 +56,8 @@ class _Named:
     in_conversation: bool = False
 
 
-async def on_facilitator_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_from(context.bot_data)
+async def on_facilitator_update(update: Update, context: BotContext) -> None:
+    services = context.services
     event = to_event(update)
     user = update.effective_user
     if not isinstance(event, Command | ButtonPress) or user is None:
@@ -264,9 +264,9 @@ async def _nudge_unfinished(
     return flow.nudged_view(roles, len(user_ids))
 
 
-async def on_deletion_input(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_deletion_input(update: Update, context: BotContext) -> None:
     """The facilitator's answer to /deleteworkshop: the code typed again, or /cancel."""
-    services = services_from(context.bot_data)
+    services = context.services
     message = update.message
     user = update.effective_user
     if message is None or message.text is None or user is None:

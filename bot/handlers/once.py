@@ -14,12 +14,12 @@ from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import ContextTypes
 
+from bot.context import BotContext
 from bot.flows.participant import pick_language
 from bot.flows.views import Part, View
 from bot.sending import deliver
-from bot.services import Services, services_from
+from bot.services import Services
 from storage import locks
 from storage.repositories import people, updates
 
@@ -102,13 +102,13 @@ async def language_for(
     )
 
 
-async def show(context: ContextTypes.DEFAULT_TYPE, update: Update, decided: Decided[S]) -> None:
+async def show(context: BotContext, update: Update, decided: Decided[S]) -> None:
     """Answer the button press (if any) and show the outcome's views (bot.sending.deliver)."""
     outcome = decided.outcome
     await deliver(
         context.bot,
         update,
-        services_from(context.bot_data).renderer,
+        context.services.renderer,
         language=decided.language,
         views=outcome.views,
         toast=outcome.toast,

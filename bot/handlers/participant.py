@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, Update
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot import alerts, participation, voice_files
+from bot.context import BotContext
 from bot.flows import mydata, screens
 from bot.flows import participant as flow
 from bot.flows.safeguarding import screening
@@ -24,7 +24,7 @@ from bot.flows.views import View, text_view
 from bot.handlers.events import event_kind, to_event
 from bot.handlers.once import is_facilitator, run_once
 from bot.sending import clear_keyboard, deliver, remove_keyboard, send_view
-from bot.services import Services, services_from
+from bot.services import Services
 from locales import reading
 from storage.repositories import answers, people
 
@@ -43,8 +43,8 @@ class _Result:
     extra_views: list[View]
 
 
-async def on_participant_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_from(context.bot_data)
+async def on_participant_update(update: Update, context: BotContext) -> None:
+    services = context.services
     event = to_event(update)
     user = update.effective_user
     if event is None or user is None or update.effective_chat is None:

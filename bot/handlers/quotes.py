@@ -6,8 +6,8 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import ContextTypes
 
+from bot.context import BotContext
 from bot.flows import quotes as flow
 from bot.flows.positions import FREE_TEXT_QUESTIONS
 from bot.flows.state import ButtonPress, Command
@@ -15,7 +15,7 @@ from bot.handlers.events import to_event
 from bot.handlers.once import Decided, is_facilitator, language_for, run_once, show
 from bot.handlers.participant import pseudonymous
 from bot.participation import workshop_info
-from bot.services import Services, services_from
+from bot.services import Services
 from storage.models import Workshop
 from storage.repositories import quotes, workshops
 
@@ -54,8 +54,8 @@ async def _decide_and_store(
     return Decided(flow.handle(snapshot, event, decided), language)
 
 
-async def on_quotes_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_from(context.bot_data)
+async def on_quotes_update(update: Update, context: BotContext) -> None:
+    services = context.services
     event = to_event(update)
     user = update.effective_user
     if not isinstance(event, Command | ButtonPress) or user is None:

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
 from bot import alerts
+from bot.context import BotContext
 from bot.flows.safeguarding import leads as flow
 from bot.flows.state import ButtonPress, Command, TextInput
 from bot.flows.views import View, text_view
@@ -18,7 +19,7 @@ from bot.handlers.events import to_event
 from bot.handlers.once import language_for, run_once
 from bot.handlers.participant import pseudonymous
 from bot.sending import deliver
-from bot.services import Services, services_from
+from bot.services import Services
 from storage.repositories import safeguarding
 
 log = logging.getLogger(__name__)
@@ -78,9 +79,9 @@ async def _decide_and_store(
 
 
 async def _run(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, event: ButtonPress | TextInput | Command
+    update: Update, context: BotContext, event: ButtonPress | TextInput | Command
 ) -> None:
-    services = services_from(context.bot_data)
+    services = context.services
     user = update.effective_user
     assert user is not None
 
@@ -118,15 +119,15 @@ async def _run(
     )
 
 
-async def on_alert_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_alert_button(update: Update, context: BotContext) -> None:
     event = to_event(update)
     if isinstance(event, ButtonPress) and update.effective_user is not None:
         await _run(update, context, event)
 
 
-async def on_lead_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_lead_message(update: Update, context: BotContext) -> None:
     """A lead's words while a conversation is open go to the participant; else pass on."""
-    services = services_from(context.bot_data)
+    services = context.services
     event = to_event(update)
     user = update.effective_user
     if user is None or user.id not in services.relay_leads:

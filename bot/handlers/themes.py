@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import ContextTypes
 
+from bot.context import BotContext
 from bot.flows import themes as flow
 from bot.flows.state import ButtonPress, Command
 from bot.handlers.events import to_event
@@ -18,7 +18,7 @@ from bot.participation import workshop_info
 from bot.report.run import ReportRequest, build_report
 from bot.report.themes import computed_themes
 from bot.sending import deliver
-from bot.services import Services, services_from
+from bot.services import Services
 from storage.models import Workshop
 from storage.repositories import themes, workshops
 
@@ -81,8 +81,8 @@ async def _decide_and_store(
     return _Result(flow.handle(snapshot, event, decided), language)
 
 
-async def on_themes_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_from(context.bot_data)
+async def on_themes_update(update: Update, context: BotContext) -> None:
+    services = context.services
     event = to_event(update)
     user = update.effective_user
     if not isinstance(event, Command | ButtonPress) or user is None:

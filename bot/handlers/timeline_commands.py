@@ -12,8 +12,9 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
+from bot.context import BotContext
 from bot.flows import timeline_commands as flow
 from bot.flows.facilitator import DELETE_WORKSHOP_INPUT
 from bot.flows.state import ButtonPress, Command, TextInput
@@ -22,7 +23,7 @@ from bot.handlers.events import event_kind, to_event
 from bot.handlers.facilitator import on_deletion_input
 from bot.handlers.once import Decided, is_facilitator, language_for, run_once, show
 from bot.handlers.participant import pseudonymous
-from bot.services import Services, services_from
+from bot.services import Services
 from storage.models import JobState, ScheduledJob, Workshop
 from storage.repositories import pending_inputs, schedules, workshops
 
@@ -168,8 +169,8 @@ async def _decide_and_store(
     return Decided(outcome, language)
 
 
-async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, event: _Event) -> None:
-    services = services_from(context.bot_data)
+async def _run(update: Update, context: BotContext, event: _Event) -> None:
+    services = context.services
 
     async def work(session: AsyncSession) -> Decided[flow.TimelineOutcome]:
         return await _decide_and_store(services, session, update, event)
@@ -192,16 +193,16 @@ async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, event: _Event
             await services.replicas.wake_scheduler()
 
 
-async def on_schedule_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_schedule_update(update: Update, context: BotContext) -> None:
     """Commands and buttons of the timeline, for facilitators only."""
     event = to_event(update)
     if isinstance(event, Command | ButtonPress) and update.effective_user is not None:
         await _run(update, context, event)
 
 
-async def on_pending_input(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_pending_input(update: Update, context: BotContext) -> None:
     """A facilitator's broadcast text; anything else passes on to the next handler group."""
-    services = services_from(context.bot_data)
+    services = context.services
     message = update.message
     user = update.effective_user
     if message is None or message.text is None or user is None:

@@ -6,8 +6,8 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import ContextTypes
 
+from bot.context import BotContext
 from bot.flows import workshop_safety as flow
 from bot.flows.safeguarding.leads import leads_for
 from bot.flows.state import Command, WorkshopInfo
@@ -15,7 +15,7 @@ from bot.handlers.events import to_event
 from bot.handlers.once import Decided, is_facilitator, language_for, run_once, show
 from bot.handlers.participant import pseudonymous
 from bot.participation import workshop_info
-from bot.services import Services, services_from
+from bot.services import Services
 from storage.models import Workshop
 from storage.repositories import workshops
 
@@ -73,8 +73,8 @@ def _overview_args(
     return snapshot.workshop, snapshot.leads, snapshot.leads_set
 
 
-async def on_safety_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_from(context.bot_data)
+async def on_safety_command(update: Update, context: BotContext) -> None:
+    services = context.services
     event = to_event(update)
     user = update.effective_user
     if not isinstance(event, Command) or user is None:

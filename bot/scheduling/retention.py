@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
+from typing import Any
 
 from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,26 +28,22 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot import voice_files
+from bot.core import Core
 from bot.flows.parsing import PRIORITY_VALUES
 from bot.flows.positions import Question
 from bot.flows.stats import COUNTED_ROUND
 from bot.flows.timeline import zone
 from bot.flows.views import Literal, View, text_view
 from bot.sending import send_view
-from bot.services import Services
 from storage.models import Workshop
 from storage.repositories import people, workshops
 from storage.repositories import retention as stored
 from storage.repositories.retention import Aggregates, Removed
 
-if TYPE_CHECKING:
-    from bot.scheduling.scheduler import Scheduler
-
 log = logging.getLogger(__name__)
 WARNING_BEFORE = timedelta(days=14)
 CHECK_EVERY = timedelta(hours=1)
 NO_ROLE = "none"
-_last_check: WeakKeyDictionary[Scheduler, datetime] = WeakKeyDictionary()
 
 
 class Due(StrEnum):
@@ -207,12 +202,13 @@ async def _state(session: AsyncSession, workshop_id: int, now: datetime) -> _Sta
     return _State(workshop, expiry, due(expiry, workshop.retention_warned_at, now))
 
 
-async def expire(scheduler: Scheduler, now: datetime) -> None:
-    """Warn about and purge what is due (at most one look an hour of the bot's clock)."""
-    last = _last_check.get(scheduler)
-    if last is not None and last <= now < last + CHECK_EVERY:
-        return
-    services = scheduler.services
+def check_due(last: datetime | None, now: datetime) -> bool:
+    """At most one look an hour of the bot's clock (a clock moved back looks again)."""
+    return last is None or not last <= now < last + CHECK_EVERY
+
+
+async def expire(services: Core, bot: Bot, now: datetime) -> None:
+    """Warn about and purge what is due (the scheduler calls it when `check_due` says so)."""
     async with services.session_factory()() as session:
         steps = [
             (
@@ -221,16 +217,15 @@ async def expire(scheduler: Scheduler, now: datetime) -> None:
             )
             for workshop, last_activity in await stored.with_personal_data(session)
         ]
-    _last_check[scheduler] = now
     for workshop_id, step in steps:
         if step is Due.WARN:
-            await _warn(services, scheduler.bot, workshop_id, now)
+            await _warn(services, bot, workshop_id, now)
         elif step is Due.PURGE:
-            await _purge(services, scheduler.bot, workshop_id, now)
+            await _purge(services, bot, workshop_id, now)
 
 
 async def _facilitators(
-    session: AsyncSession, services: Services, workshop: Workshop
+    session: AsyncSession, services: Core, workshop: Workshop
 ) -> list[tuple[int, str]]:
     """Who hears about a workshop's data (its creator, else every configured facilitator),
     each with their language."""
@@ -244,14 +239,14 @@ async def _facilitators(
     return result
 
 
-async def _tell(bot: Bot, services: Services, user_id: int, view: View, language: str) -> None:
+async def _tell(bot: Bot, services: Core, user_id: int, view: View, language: str) -> None:
     try:
         await send_view(bot, user_id, view, language, services.renderer)
     except TelegramError as error:
         log.warning("could not tell a facilitator about retention: %s", type(error).__name__)
 
 
-async def _warn(services: Services, bot: Bot, workshop_id: int, now: datetime) -> None:
+async def _warn(services: Core, bot: Bot, workshop_id: int, now: datetime) -> None:
     """Tell the facilitators once, then record it (a crash in between repeats the warning
     rather than losing it)."""
     async with services.session_factory()() as session:
@@ -274,7 +269,7 @@ async def _warn(services: Services, bot: Bot, workshop_id: int, now: datetime) -
     log.info("workshop %s: retention warning sent to %d facilitators", workshop.code, len(told))
 
 
-async def _purge(services: Services, bot: Bot, workshop_id: int, now: datetime) -> None:
+async def _purge(services: Core, bot: Bot, workshop_id: int, now: datetime) -> None:
     """Delete the participants' data, keep the counts. Recordings go before the commit: if
     the commit fails the rows stay and the next look removes what is left, while a crash
     after it cannot leave recordings that no row points to."""

@@ -17,13 +17,14 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot import alerts
+from bot.core import Core
 from bot.flows import timeline
 from bot.flows.timeline import JobKind, NudgeCandidate, local_datetime
 from bot.flows.views import Literal, Msg
 from bot.scheduling.messages import Composer, recipients
 from bot.scheduling.outbox import DeliveryReport, Outbox
+from bot.scheduling.retention import check_due as check_retention_due
 from bot.scheduling.retention import expire as expire_retention
-from bot.services import Services
 from storage.models import JobState, Participant, ScheduledJob, Workshop
 from storage.repositories import people, safeguarding, schedules
 
@@ -33,7 +34,7 @@ ALERT_RETRY_AFTER = timedelta(minutes=1)
 
 
 class Scheduler:
-    def __init__(self, services: Services, bot: Bot) -> None:
+    def __init__(self, services: Core, bot: Bot) -> None:
         self.services = services
         self.bot = bot
         self.outbox = Outbox(
@@ -47,12 +48,15 @@ class Scheduler:
             progress=self._progress,
         )
         self._lock = asyncio.Lock()
+        self._retention_checked: datetime | None = None
 
     async def tick(self) -> list[int]:
         """Run everything due now; returns the ids of the jobs it sent. Never overlaps."""
         async with self._lock:
             now = self.services.clock()
-            await expire_retention(self, now)
+            if check_retention_due(self._retention_checked, now):
+                await expire_retention(self.services, self.bot, now)
+                self._retention_checked = now
             await self._retry_alerts(now)
             await self._plan_nudges()
             async with self.services.session_factory()() as session:
