@@ -6,7 +6,7 @@
 It does what any bot on python-telegram-bot does at the least, and nothing else: long polling,
 one reply per text (the same text), and for a button press an answer to the callback query
 and one reply. Every reply carries one inline button, as the workshop bot's questions do, so
-the simulated people in `bench/load.py` have something to press. No database, no rendering,
+the simulated people in `bench/load/` have something to press. No database, no rendering,
 no per-person ordering.
 
 It processes up to 64 updates at once, like the workshop bot (`PerUserUpdateProcessor(64)`),
@@ -14,7 +14,7 @@ so the comparison is between two bots given the same room for concurrency; PTB's
 one update at a time would make the baseline slower and the ratio flattering.
 
 `--http aiohttp` swaps in the workshop bot's own HTTP client (bot/aiohttp_request.py), so
-bench/load.py can also compare the two bots on the same transport.
+bench/load/ can also compare the two bots on the same transport.
 """
 
 from __future__ import annotations

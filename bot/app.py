@@ -217,7 +217,7 @@ def build_application(
     updates_request: BaseRequest
     if settings.telegram_http_client == "aiohttp":
         # PTB's stock httpx client spent about half of the bot's CPU under load (httpcore scans
-        # its whole pool on every request): bench/http_bench.py, bench/load.py.
+        # its whole pool on every request): bench/http_bench.py, bench/load/.
         request, updates_request = AiohttpRequest(), AiohttpRequest(connection_pool_size=1)
     else:  # what ApplicationBuilder would build
         request, updates_request = (

@@ -42,7 +42,7 @@ def create_engine(database_url: str) -> AsyncEngine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         # One connection, and updates queue for it: SQLite has a single writer, and with a pool
         # concurrent transactions that read then write fail with "database is locked"
-        # (bench/load.py saw 14 such failures in 3,800 updates). Nothing in the bot holds one
+        # (bench/load/ saw 14 such failures in 3,800 updates). Nothing in the bot holds one
         # session while opening another, so one connection cannot deadlock. A long export on
         # SQLite makes updates wait; organisations should use PostgreSQL.
         engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
