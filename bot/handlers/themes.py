@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
@@ -12,24 +11,17 @@ from bot.context import BotContext
 from bot.flows import themes as flow
 from bot.flows.state import ButtonPress, Command
 from bot.handlers.events import to_event
-from bot.handlers.once import is_facilitator, language_for, run_once
+from bot.handlers.once import Decided, is_facilitator, language_for, run_once, show
 from bot.handlers.participant import pseudonymous
 from bot.participation import workshop_info
 from bot.report.run import ReportRequest, build_report
 from bot.report.themes import computed_themes
-from bot.sending import deliver
 from bot.services import Services
 from storage.models import Workshop
 from storage.repositories import themes, workshops
 
 log = logging.getLogger(__name__)
 BUTTON_PATTERN = r"^th:"
-
-
-@dataclass
-class _Result:
-    outcome: flow.ThemesOutcome
-    language: str
 
 
 async def _compute(services: Services, event: Command) -> list[themes.ComputedTheme] | None:
@@ -56,7 +48,7 @@ async def _decide_and_store(
     user_id: int,
     telegram_language: str | None,
     computed: list[themes.ComputedTheme] | None,
-) -> _Result:
+) -> Decided[flow.ThemesOutcome]:
     language = await language_for(services, session, user_id, telegram_language)
     allowed = is_facilitator(services, user_id)
     workshop: Workshop | None = None
@@ -78,7 +70,7 @@ async def _decide_and_store(
     snapshot = flow.ThemesSnapshot(
         allowed, language, workshop_info(workshop) if workshop else None, rows
     )
-    return _Result(flow.handle(snapshot, event, decided), language)
+    return Decided(flow.handle(snapshot, event, decided), language)
 
 
 async def on_themes_update(update: Update, context: BotContext) -> None:
@@ -92,7 +84,7 @@ async def on_themes_update(update: Update, context: BotContext) -> None:
     if isinstance(event, Command) and is_facilitator(services, user.id):
         computed = await _compute(services, event)
 
-    async def work(session: AsyncSession) -> _Result:
+    async def work(session: AsyncSession) -> Decided[flow.ThemesOutcome]:
         return await _decide_and_store(
             services, session, event, user.id, user.language_code, computed
         )
@@ -107,12 +99,4 @@ async def on_themes_update(update: Update, context: BotContext) -> None:
         "refused" if outcome.refused else type(event).__name__,
         pseudonymous(user.id),
     )
-    await deliver(
-        context.bot,
-        update,
-        services.renderer,
-        language=result.language,
-        views=outcome.views,
-        toast=outcome.toast,
-        replace_origin=outcome.replace_origin,
-    )
+    await show(context, update, result)
